@@ -1,0 +1,177 @@
+# moss: GNU Makefile.
+#
+#   make                 build lib/libmoss.a, lib/libmoss.so and bin/moss
+#   make check           the Check suites, the arch self-test and the CLI tests
+#   make check-all       everything CI runs: check, plus aarch64 under qemu,
+#                        the portable switch, valgrind and ASan+UBSan
+#   make bench           benchmarks, with references measured in the same run
+#   make install         PREFIX=/usr/local DESTDIR=
+#
+# Variables:
+#   ARCH=x86_64|aarch64|portable   context-switch implementation (default: host);
+#                                  aarch64 on another host cross-builds and runs under qemu
+#   SAN=address,undefined|thread   build and test with sanitizers
+#   VALGRIND=1                     run the unit suites under memcheck
+# Variant builds (ARCH other than the host's, or SAN) live under build/<variant>/.
+
+VERSION   := 0.1.0
+SOVERSION := 0
+
+HOST_ARCH := $(shell uname -m)
+ARCH      ?= $(HOST_ARCH)
+SAN       ?=
+VALGRIND  ?=
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+
+comma := ,
+VARIANT := $(if $(filter-out $(HOST_ARCH),$(ARCH)),$(ARCH),native)$(if $(SAN),-san-$(subst $(comma),-,$(SAN)))
+BUILD   := build/$(VARIANT)
+OUT     := $(if $(filter native,$(VARIANT)),.,$(BUILD))
+OBJ     := $(BUILD)/obj
+
+ifeq ($(ARCH),aarch64)
+ifneq ($(HOST_ARCH),aarch64)
+CROSS   := aarch64-linux-gnu-
+RUNNER  := qemu-aarch64
+STATIC  := -static
+endif
+endif
+CC      := $(CROSS)gcc
+AR      := $(CROSS)ar
+ARCH_SRC := $(if $(filter portable,$(ARCH)),arch/portable.c,arch/$(ARCH).S)
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+OPT      ?= -O2 -g
+CFLAGS   ?=
+CPPFLAGS := -Iinclude -D_GNU_SOURCE
+BASEFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -pthread -fstack-clash-protection \
+             -fno-omit-frame-pointer $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all)
+ALLCFLAGS := $(BASEFLAGS) $(CFLAGS)
+LDLIBS   := -pthread
+LDFLAGS  ?=
+ALLLDFLAGS := $(if $(SAN),-fsanitize=$(SAN)) $(LDFLAGS)
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+RUNTIME_SRC := $(wildcard runtime/*.c)
+LIB_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(RUNTIME_SRC)) \
+           $(patsubst %,$(OBJ)/%.o,$(basename $(ARCH_SRC)))
+
+LIB_A   := $(OUT)/lib/libmoss.a
+LIB_SO  := $(OUT)/lib/libmoss.so.$(VERSION)
+MOSS    := $(OUT)/bin/moss
+
+.PHONY: all check check-unit check-arch check-cli check-all bench install uninstall clean
+all: $(LIB_A) $(LIB_SO) $(MOSS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJ)/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ) packaging/libmoss.map
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libmoss.so.$(SOVERSION) -Wl,--version-script=packaging/libmoss.map \
+	    $(ALLLDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+	ln -sf libmoss.so.$(VERSION) $(OUT)/lib/libmoss.so.$(SOVERSION)
+	ln -sf libmoss.so.$(SOVERSION) $(OUT)/lib/libmoss.so
+
+$(MOSS): $(OBJ)/master/main.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LDLIBS)
+
+# ---- tests ------------------------------------------------------------------
+
+CASES_OBJ        := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/runtime/*.c))
+TEST_ARCH_HELPER := tests/arch/regs_$(if $(filter portable,$(ARCH)),$(HOST_ARCH),$(ARCH)).S
+TEST_HELPER_OBJ  := $(patsubst %,$(OBJ)/%.o,$(basename $(TEST_ARCH_HELPER)))
+CHECK_RUNTIME    := $(BUILD)/tests/check_runtime
+SELFTEST         := $(BUILD)/tests/arch_selftest
+
+$(OBJ)/tests/check/%.o: tests/check/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CHECK_CFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJ)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(ALLCFLAGS) -MMD -MP -c $< -o $@
+
+$(CHECK_RUNTIME): $(OBJ)/tests/check/check_runtime.o $(CASES_OBJ) $(TEST_HELPER_OBJ) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(SELFTEST): $(OBJ)/tests/arch/selftest.o $(CASES_OBJ) $(TEST_HELPER_OBJ) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LDLIBS)
+
+VALGRIND_CMD := valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
+                --errors-for-leak-kinds=definite,indirect --trace-children=yes -q
+
+# The Check suites need libcheck for the target; a cross build runs the
+# self-contained arch self-test only.
+ifeq ($(CROSS),)
+check: check-unit check-arch check-cli
+else
+check: check-arch
+endif
+
+check-unit: $(CHECK_RUNTIME)
+	$(if $(VALGRIND),$(VALGRIND_CMD)) $(CHECK_RUNTIME)
+
+check-arch: $(SELFTEST)
+	$(RUNNER) $(if $(VALGRIND),$(VALGRIND_CMD)) $(SELFTEST)
+
+check-cli: $(MOSS)
+	MOSS_BIN=$(MOSS) sh tests/integration/cli.sh
+
+check-all:
+	$(MAKE) check
+	$(MAKE) check ARCH=aarch64
+	$(MAKE) check ARCH=portable
+	$(MAKE) check VALGRIND=1
+	$(MAKE) check SAN=address,undefined
+
+# ---- benchmarks ---------------------------------------------------------------
+
+BENCH := $(BUILD)/bench/bench_greenlet
+
+$(BENCH): $(OBJ)/bench/bench_greenlet.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: $(BENCH)
+	$(BENCH)
+
+# ---- install ------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(MOSS) $(DESTDIR)$(PREFIX)/bin/moss
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/libmoss.a
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(VERSION)
+	ln -sf libmoss.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(SOVERSION)
+	ln -sf libmoss.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libmoss.so
+	install -m 644 include/moss.h $(DESTDIR)$(PREFIX)/include/moss.h
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/moss $(DESTDIR)$(PREFIX)/include/moss.h \
+	    $(DESTDIR)$(PREFIX)/lib/libmoss.a $(DESTDIR)$(PREFIX)/lib/libmoss.so \
+	    $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(VERSION)
+
+clean:
+	rm -rf build bin lib
+
+-include $(shell find build -name '*.d' 2>/dev/null)

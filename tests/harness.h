@@ -1,0 +1,28 @@
+/* The test cases in tests/runtime/ (files ending _cases.c) need no test library, so the same
+ * cases run under Check (tests/runtime/check_runtime.c) and, where Check is not
+ * built for the target (aarch64 under qemu), under tests/arch/selftest.c. Each
+ * runner runs every case in a child process of its own and provides
+ * moss_test_fail. */
+#ifndef MOSS_TESTS_HARNESS_H
+#define MOSS_TESTS_HARNESS_H
+
+#include <stddef.h>
+
+struct moss_test_case {
+    const char *name;
+    void (*run)(void);
+};
+
+/* Reports a failed assertion and ends the case. Provided by the runner. */
+__attribute__((noreturn)) void moss_test_fail(const char *expr, const char *file, int line);
+
+#define TEST_ASSERT(cond) ((cond) ? (void)0 : moss_test_fail(#cond, __FILE__, __LINE__))
+
+/* Case tables, each ended by an entry with a NULL name. */
+extern const struct moss_test_case moss_test_greenlet_cases[];
+extern const struct moss_test_case moss_test_stack_cases[];
+
+/* Every table above, ended by NULL. */
+extern const struct moss_test_case *const moss_test_tables[];
+
+#endif
