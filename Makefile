@@ -136,6 +136,7 @@ check-arch: $(SELFTEST)
 
 check-cli: $(MOSS)
 	MOSS_BIN=$(MOSS) sh tests/integration/cli.sh
+	$(if $(filter native,$(VARIANT)),sh tests/integration/install.sh)
 
 check-all:
 	$(MAKE) check
