@@ -13,6 +13,9 @@ static void greenlet_entry(void *transfer);
 
 /* ---- the switch path --------------------------------------------------- */
 
+/* Everything from moss_greenlet_switch down to moss__ctx_switch is forced
+ * inline, so a switch builds no frames of its own beyond the public call. */
+
 static void greenlet_release_zombie(struct moss__thread *t)
 {
     moss_greenlet_t *dead = t->zombie;
@@ -23,7 +26,7 @@ static void greenlet_release_zombie(struct moss__thread *t)
 
 /* Work every greenlet does on being resumed, whether from a switch or on
  * its first run. */
-static inline void greenlet_arrive(struct moss__thread *t, moss_greenlet_t *self,
+static inline __attribute__((always_inline)) void greenlet_arrive(struct moss__thread *t, moss_greenlet_t *self,
                                    moss_greenlet_t *origin)
 {
     moss__san_after_switch(&self->san, &origin->san);
@@ -33,29 +36,31 @@ static inline void greenlet_arrive(struct moss__thread *t, moss_greenlet_t *self
 }
 
 /* Moves the thread from `self` (the running greenlet) to `target` and
- * returns once something resumes `self`. Trace hooks have already run. */
-static inline void greenlet_jump(struct moss__thread *t, moss_greenlet_t *self,
-                                 moss_greenlet_t *target)
+ * returns once something resumes `self`, which leaves in state `leaving`
+ * (SUSPENDED, or DEAD for a greenlet that finished and never returns). Trace
+ * hooks have already run. */
+static inline __attribute__((always_inline)) void
+greenlet_jump(struct moss__thread *t, moss_greenlet_t *self, moss_greenlet_t *target,
+              moss_greenlet_state_t leaving)
 {
     moss_switch_monitor_t *m = &t->monitor;
     moss_greenlet_t *origin;
     uint64_t switches = atomic_load_explicit(&m->switches, memory_order_relaxed);
 
     self->saved_errno = *t->errno_location;
-    if (self->state == MOSS_GREENLET_RUNNING)
-        self->state = MOSS_GREENLET_SUSPENDED;
+    self->state = leaving;
     target->state = MOSS_GREENLET_RUNNING;
     t->current = target;
     atomic_store_explicit(&m->current_id, target->id, memory_order_relaxed);
     atomic_store_explicit(&m->switches, switches + 1, memory_order_relaxed);
-    moss__san_before_switch(&self->san, &target->san, self->state == MOSS_GREENLET_DEAD);
+    moss__san_before_switch(&self->san, &target->san, leaving == MOSS_GREENLET_DEAD);
     moss__san_fiber_switch(&target->san);
     origin = moss__ctx_switch(&self->ctx, &target->ctx, self);
     greenlet_arrive(t, self, origin);
 }
 
 /* The result of being resumed, as switch and throw return it. */
-static inline int greenlet_resumed(moss_greenlet_t *self, void **out)
+static inline __attribute__((always_inline)) int greenlet_resumed(moss_greenlet_t *self, void **out)
 {
     if (unlikely(self->resume_err != 0)) {
         int err = self->resume_err;
@@ -96,7 +101,7 @@ static moss_greenlet_t *greenlet_kill_unstarted(struct moss__thread *t,
     return g;
 }
 
-static int greenlet_deliver(struct moss__thread *t, moss_greenlet_t *target,
+static inline __attribute__((always_inline)) int greenlet_deliver(struct moss__thread *t, moss_greenlet_t *target,
                             void *value, int err, void **out)
 {
     moss_greenlet_t *self = t->current;
@@ -108,11 +113,11 @@ static int greenlet_deliver(struct moss__thread *t, moss_greenlet_t *target,
     target->resume_value = value;
     target->resume_err = err;
     if (target != self)
-        greenlet_jump(t, self, target);
+        greenlet_jump(t, self, target, MOSS_GREENLET_SUSPENDED);
     return greenlet_resumed(self, out);
 }
 
-static struct moss__thread *greenlet_check_target(moss_greenlet_t *target)
+static inline __attribute__((always_inline)) struct moss__thread *greenlet_check_target(moss_greenlet_t *target)
 {
     struct moss__thread *t = moss__thread_get();
 
@@ -163,13 +168,13 @@ static __attribute__((noreturn)) void greenlet_finish(struct moss__thread *t,
 {
     moss_greenlet_t *parent = greenlet_live_ancestor(self);
 
-    self->state = MOSS_GREENLET_DEAD;
+    self->state = MOSS_GREENLET_DEAD; /* as trace hooks should see it */
     t->zombie = self;
     if (unlikely(t->trace.fn != NULL))
         moss__trace_call(t, MOSS_TRACE_SWITCH, self, parent);
     parent->resume_value = self->result;
     parent->resume_err = 0;
-    greenlet_jump(t, self, parent);
+    greenlet_jump(t, self, parent, MOSS_GREENLET_DEAD);
     abort(); /* a dead greenlet is never resumed */
 }
 
@@ -182,6 +187,42 @@ static void greenlet_entry(void *transfer)
     greenlet_arrive(t, self, transfer);
     self->result = self->fn(self->arg);
     greenlet_finish(t, self);
+}
+
+/* Greenlet structs are kept on a per-thread list for reuse, bounded like the
+ * stack cache, so that creating a greenlet on a warm thread allocates
+ * nothing. */
+static moss_greenlet_t *greenlet_alloc(struct moss__thread *t)
+{
+    moss_greenlet_t *g = t->spare;
+
+    if (g == NULL)
+        return malloc(sizeof(*g));
+    t->spare = g->parent;
+    t->spare_count--;
+    return g;
+}
+
+static void greenlet_dealloc(struct moss__thread *t, moss_greenlet_t *g)
+{
+    if (t->spare_count >= t->stacks.limit) {
+        free(g);
+        return;
+    }
+    g->parent = t->spare;
+    t->spare = g;
+    t->spare_count++;
+}
+
+void moss__greenlet_spare_trim(struct moss__thread *t, size_t keep)
+{
+    while (t->spare_count > keep) {
+        moss_greenlet_t *g = t->spare;
+
+        t->spare = g->parent;
+        t->spare_count--;
+        free(g);
+    }
 }
 
 static int greenlet_init_stack(struct moss__thread *t, moss_greenlet_t *g,
@@ -230,18 +271,14 @@ moss_greenlet_t *moss_greenlet_create(moss_greenlet_fn fn, void *arg,
     parent = greenlet_parent_for(t, opts);
     if (parent == NULL)
         return NULL;
-    g = calloc(1, sizeof(*g));
+    g = greenlet_alloc(t);
     if (g == NULL)
         return NULL;
+    *g = (struct moss_greenlet){.thread = t, .parent = parent, .state = MOSS_GREENLET_NEW,
+                                .refs = 1, .fn = fn, .arg = arg};
     if (greenlet_init_stack(t, g, opts != NULL ? opts->stack_size : 0) == -1)
         goto free_greenlet;
-    g->thread = t;
-    g->parent = parent;
     parent->refs++;
-    g->state = MOSS_GREENLET_NEW;
-    g->refs = 1;
-    g->fn = fn;
-    g->arg = arg;
     g->id = moss__thread_next_id(t);
     moss__san_fiber_create(&g->san);
     if (opts != NULL && opts->name != NULL)
@@ -251,7 +288,7 @@ moss_greenlet_t *moss_greenlet_create(moss_greenlet_fn fn, void *arg,
     return g;
 
 free_greenlet:
-    free(g);
+    greenlet_dealloc(t, g);
     return NULL;
 }
 
@@ -272,7 +309,7 @@ void moss__greenlet_unref(moss_greenlet_t *g)
         moss__stack_release(&t->stacks, &g->stack);
         moss__san_fiber_destroy(&g->san);
         t->alive--;
-        free(g);
+        greenlet_dealloc(t, g);
         g = parent;
     }
 }

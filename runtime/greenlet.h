@@ -42,6 +42,8 @@ struct moss__thread {
     moss_greenlet_t *zombie;
     moss_switch_monitor_t monitor;
     struct moss__stack_cache stacks;
+    moss_greenlet_t *spare;       /* freed greenlet structs, linked by parent */
+    size_t spare_count;           /* bounded by stacks.limit */
     uint64_t next_id, id_limit;
     uint64_t created, alive;
     void *altstack;               /* our sigaltstack mapping, or NULL */
@@ -82,5 +84,8 @@ void moss__trace_call(struct moss__thread *t, moss_trace_event_t event,
 /* Drops one reference; frees the greenlet (and, in turn, its parent's
  * reference) when none remain. */
 void moss__greenlet_unref(moss_greenlet_t *g);
+
+/* Frees spare greenlet structs until at most `keep` remain. */
+void moss__greenlet_spare_trim(struct moss__thread *t, size_t keep);
 
 #endif

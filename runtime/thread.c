@@ -25,6 +25,7 @@ static void thread_destroy(void *arg)
     struct moss__thread *t = arg;
 
     moss__stack_cache_trim(&t->stacks, 0);
+    moss__greenlet_spare_trim(t, 0);
     moss__overflow_thread_fini(t);
     moss__thread_self = NULL;
     free(t);
@@ -128,6 +129,7 @@ int moss_greenlet_set_stack_cache(size_t count)
     }
     t->stacks.limit = count;
     moss__stack_cache_trim(&t->stacks, count);
+    moss__greenlet_spare_trim(t, count);
     return 0;
 }
 
