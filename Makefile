@@ -26,8 +26,14 @@ DESTDIR   ?=
 
 comma := ,
 VARIANT := $(if $(filter-out $(HOST_ARCH),$(ARCH)),$(ARCH),native)$(if $(SAN),-san-$(subst $(comma),-,$(SAN)))
+# BUILD=dir puts everything, objects and outputs, under dir, so that several
+# builds can share one tree.
+ifeq ($(origin BUILD),command line)
+OUT     := $(BUILD)
+else
 BUILD   := build/$(VARIANT)
 OUT     := $(if $(filter native,$(VARIANT)),.,$(BUILD))
+endif
 OBJ     := $(BUILD)/obj
 
 ifeq ($(ARCH),aarch64)
@@ -58,16 +64,24 @@ ALLLDFLAGS := $(if $(SAN),-fsanitize=$(SAN)) $(LDFLAGS)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
-RUNTIME_SRC := $(wildcard runtime/*.c)
-LIB_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(RUNTIME_SRC)) \
-           $(patsubst %,$(OBJ)/%.o,$(basename $(ARCH_SRC)))
+# The greenlet core needs only libc; the hub layer above it needs libev,
+# which a cross build does not have, so cross builds make the core alone.
+CORE_SRC := $(addprefix runtime/,greenlet.c greenlet_attr.c overflow.c stack.c thread.c \
+              trace.c version.c)
+HUB_SRC  := $(filter-out $(CORE_SRC),$(wildcard runtime/*.c))
+LIB_SRC  := $(CORE_SRC) $(if $(CROSS),,$(HUB_SRC))
+LIB_OBJ  := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRC)) \
+            $(patsubst %,$(OBJ)/%.o,$(basename $(ARCH_SRC)))
+# Debian's libev-dev ships no pkg-config file.
+EV_LIBS  := -lev
+LIB_LIBS := $(if $(CROSS),,$(EV_LIBS)) -pthread
 
 LIB_A   := $(OUT)/lib/libmoss.a
 LIB_SO  := $(OUT)/lib/libmoss.so.$(VERSION)
 MOSS    := $(OUT)/bin/moss
 
 .PHONY: all check check-unit check-arch check-cli check-all bench install uninstall clean
-all: $(LIB_A) $(LIB_SO) $(MOSS)
+all: $(LIB_A) $(LIB_SO) $(MOSS) $(if $(CROSS),,$(EXAMPLES))
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -85,17 +99,20 @@ $(LIB_A): $(LIB_OBJ)
 $(LIB_SO): $(LIB_OBJ) packaging/libmoss.map
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libmoss.so.$(SOVERSION) -Wl,--version-script=packaging/libmoss.map \
-	    $(ALLLDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+	    $(ALLLDFLAGS) -o $@ $(LIB_OBJ) $(LIB_LIBS)
 	ln -sf libmoss.so.$(VERSION) $(OUT)/lib/libmoss.so.$(SOVERSION)
 	ln -sf libmoss.so.$(SOVERSION) $(OUT)/lib/libmoss.so
 
 $(MOSS): $(OBJ)/master/main.o $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LIB_LIBS)
 
 # ---- tests ------------------------------------------------------------------
 
-CASES_OBJ        := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/runtime/*.c))
+CORE_CASES_SRC   := $(addprefix tests/runtime/,greenlet_cases.c stack_cases.c tables_core.c)
+HUB_CASES_SRC    := $(filter-out $(CORE_CASES_SRC),$(wildcard tests/runtime/*.c))
+CORE_CASES_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(CORE_CASES_SRC))
+HUB_CASES_OBJ    := $(patsubst %.c,$(OBJ)/%.o,$(HUB_CASES_SRC))
 TEST_ARCH_HELPER := tests/arch/regs_$(if $(filter portable,$(ARCH)),$(HOST_ARCH),$(ARCH)).S
 TEST_HELPER_OBJ  := $(patsubst %,$(OBJ)/%.o,$(basename $(TEST_ARCH_HELPER)))
 CHECK_RUNTIME    := $(BUILD)/tests/check_runtime
@@ -109,13 +126,14 @@ $(OBJ)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
-$(CHECK_RUNTIME): $(OBJ)/tests/check/check_runtime.o $(CASES_OBJ) $(TEST_HELPER_OBJ) $(LIB_A)
+$(CHECK_RUNTIME): $(OBJ)/tests/check/check_runtime.o $(CORE_CASES_OBJ) $(HUB_CASES_OBJ) \
+                  $(TEST_HELPER_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIB_LIBS)
 
-$(SELFTEST): $(OBJ)/tests/arch/selftest.o $(CASES_OBJ) $(TEST_HELPER_OBJ) $(LIB_A)
+$(SELFTEST): $(OBJ)/tests/arch/selftest.o $(CORE_CASES_OBJ) $(TEST_HELPER_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LIB_LIBS)
 
 VALGRIND_CMD := valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
                 --errors-for-leak-kinds=definite,indirect --trace-children=yes -q
@@ -128,8 +146,8 @@ else
 check: check-arch
 endif
 
-check-unit: $(CHECK_RUNTIME)
-	$(if $(VALGRIND),$(VALGRIND_CMD)) $(CHECK_RUNTIME)
+check-unit: $(CHECK_RUNTIME) $(EXAMPLES)
+	EXAMPLES_DIR=$(OUT)/examples $(if $(VALGRIND),$(VALGRIND_CMD)) $(CHECK_RUNTIME)
 
 check-arch: $(SELFTEST)
 	$(RUNNER) $(if $(VALGRIND),$(VALGRIND_CMD)) $(SELFTEST)
@@ -149,12 +167,23 @@ check-all:
 
 BENCH := $(BUILD)/bench/bench_greenlet
 
-$(BENCH): $(OBJ)/bench/bench_greenlet.o $(LIB_A)
-	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+BENCH_HUB := $(BUILD)/bench/bench_hub
 
-bench: $(BENCH)
+$(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+bench: $(BENCH) $(BENCH_HUB)
 	$(BENCH)
+	$(BENCH_HUB)
+
+# ---- examples -----------------------------------------------------------------
+
+EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
+
+$(OUT)/examples/%: $(OBJ)/examples/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 # ---- install ------------------------------------------------------------------
 

@@ -182,6 +182,242 @@ typedef struct moss_switch_monitor {
 /* The calling thread's monitor, to hand to another thread. */
 const moss_switch_monitor_t *moss_switch_monitor(void);
 
+
+/* ---------------------------------------------------------------------------
+ * The hub: gevent's "big G" layer.
+ *
+ * Every thread that uses these calls gets a hub on first use: a greenlet
+ * whose body runs a libev loop. A blocking-looking call below parks the
+ * calling greenlet on a watcher and switches to the hub; the hub switches
+ * back when the watcher fires. Calls that block follow one contract:
+ *   - `deadline` is an absolute time in moss_now() milliseconds, or
+ *     MOSS_FOREVER; the call fails with ETIMEDOUT once it passes, and also
+ *     when the nearest enclosing deadline scope (moss_deadline_push) passes;
+ *   - once the calling greenlet has been killed (moss_kill), the current and
+ *     every later blocking call fails with ECANCELED;
+ *   - blocking in the hub greenlet itself fails with EDEADLK, as does a wait
+ *     that nothing left in the loop could ever end.
+ * ------------------------------------------------------------------------- */
+
+#define MOSS_FOREVER ((int64_t)-1)
+
+/* Milliseconds on the monotonic clock, as cached by the loop each time it
+ * runs callbacks (cheap; use it to compute deadlines). A greenlet that runs
+ * a long time without blocking sees it stand still, as in libev. */
+int64_t moss_now(void);
+
+/* Creates a greenlet that runs fn(arg) as a child of the hub and queues it to
+ * start before the loop next blocks, after greenlets queued earlier (FIFO).
+ * The caller owns the handle: release it with moss_join or moss_detach.
+ * opts may be NULL; its parent field must be NULL. Errors: EINVAL, ENOMEM. */
+moss_greenlet_t *moss_spawn(moss_greenlet_fn fn, void *arg);
+moss_greenlet_t *moss_spawn_opts(moss_greenlet_fn fn, void *arg,
+                                 const moss_greenlet_opts_t *opts);
+
+/* Waits until g has finished, then frees it: the handle is gone after a
+ * return of 0, and *result (if not NULL) holds what fn returned (NULL if g was
+ * killed before it started). On failure the handle stays the caller's.
+ * Errors: ETIMEDOUT, ECANCELED, EDEADLK (g is the caller), EBUSY (another
+ * greenlet is already joining g), EINVAL (g was not spawned on this thread's
+ * hub, or is detached). */
+int moss_join(moss_greenlet_t *g, int64_t deadline, void **result);
+
+/* Gives up the handle: g is freed when it finishes (at once if it has).
+ * Errors: EINVAL (not a spawned greenlet, or already detached). */
+int moss_detach(moss_greenlet_t *g);
+
+/* Cancels g: its current or next blocking call fails with ECANCELED, and so
+ * does every blocking call after it, so it unwinds and returns. A greenlet
+ * killed before it started never runs. Does not wait: join for that.
+ * Killing a finished greenlet does nothing. Errors: EINVAL (not a spawned
+ * greenlet of this thread's hub). */
+int moss_kill(moss_greenlet_t *g);
+
+/* Registers fn(arg) to run when the calling spawned greenlet finishes, for
+ * any reason; callbacks run last-registered first. At most MOSS_DEFER_MAX
+ * per greenlet. Errors: EINVAL (the caller is not a spawned greenlet),
+ * ENOBUFS (too many), ENOMEM. */
+#define MOSS_DEFER_MAX 64
+int moss_defer(void (*fn)(void *arg), void *arg);
+
+/* Sleeps cooperatively. moss_sleep(0) lets every greenlet that is ready run
+ * first, then returns. 0, or -1 with ETIMEDOUT (an enclosing deadline ends
+ * before the sleep would), ECANCELED, EDEADLK. */
+int moss_sleep(int64_t ms);
+
+/* A deadline scope, gevent's Timeout: between push and pop every blocking
+ * call of the calling greenlet fails with ETIMEDOUT once `deadline` passes.
+ * Scopes nest; the nearest deadline wins. Pop scopes in reverse order of
+ * pushing, on the greenlet that pushed them. The scope lives in the caller's
+ * frame and is never handed to the hub. */
+typedef struct moss_deadline_scope {
+    int64_t previous;
+} moss_deadline_scope_t;
+
+void moss_deadline_push(moss_deadline_scope_t *scope, int64_t deadline);
+void moss_deadline_pop(moss_deadline_scope_t *scope);
+
+/* Counters of the calling thread's hub. */
+typedef struct moss_hub_stats {
+    uint64_t loop_iterations;
+    uint64_t greenlets_spawned;
+    uint64_t greenlets_alive;   /* spawned, not yet freed */
+    uint64_t run_queue_length;  /* ready now */
+    uint64_t run_queue_batches; /* drains that stopped at the batch bound */
+} moss_hub_stats_t;
+
+void moss_hub_stats(moss_hub_stats_t *stats);
+
+/* The most ready greenlets the hub starts or resumes per loop iteration
+ * before it polls for I/O again, so a flood of spawns cannot starve I/O. */
+#define MOSS_HUB_BATCH 256
+
+/* ---------------------------------------------------------------------------
+ * Cooperative I/O. fds should be non-blocking (moss_accept returns them so;
+ * moss_socket makes them so). At most one greenlet waits for reading and one
+ * for writing on an fd at a time; a second fails with EBUSY. moss_close
+ * wakes whatever waits on the fd with EBADF before closing it.
+ * ------------------------------------------------------------------------- */
+
+#define MOSS_READABLE 1
+#define MOSS_WRITABLE 2
+
+struct sockaddr;
+struct msghdr;
+
+/* Waits until fd is readable and/or writable (events: MOSS_READABLE |
+ * MOSS_WRITABLE). Returns the events that are ready. */
+int moss_wait_fd(int fd, int events, int64_t deadline);
+
+/* socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC added. */
+int moss_socket(int domain, int type, int protocol);
+
+/* accept4(2) that waits; the new fd is non-blocking and close-on-exec. */
+int moss_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int64_t deadline);
+
+/* connect(2) on a non-blocking socket, waiting for it to complete. 0, or -1
+ * with the connect error (ECONNREFUSED, ...), ETIMEDOUT, ECANCELED. */
+int moss_connect(int fd, const struct sockaddr *addr, unsigned addrlen, int64_t deadline);
+
+/* Read at most len bytes, waiting until at least one is there. 0 at end of
+ * file. */
+ptrdiff_t moss_read(int fd, void *buf, size_t len, int64_t deadline);
+ptrdiff_t moss_recv(int fd, void *buf, size_t len, int flags, int64_t deadline);
+
+/* Write all len bytes, waiting as needed. Returns len, or -1 with errno; on
+ * -1 some prefix may have been written. MSG_NOSIGNAL is implied for send. */
+ptrdiff_t moss_write(int fd, const void *buf, size_t len, int64_t deadline);
+ptrdiff_t moss_send(int fd, const void *buf, size_t len, int flags, int64_t deadline);
+
+/* sendfile(2) of all `count` bytes from in_fd at *offset (advanced), waiting
+ * on out_fd as needed. Returns count, or fewer at end of in_fd's file, or -1. */
+ptrdiff_t moss_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count,
+                        int64_t deadline);
+
+/* Wakes any greenlet waiting on fd with EBADF, then close(2). */
+int moss_close(int fd);
+
+/* A buffered reader over an fd, gevent's makefile() for reading. The buffer
+ * is allocated once, with a fixed capacity, which also bounds a line. */
+typedef struct moss_reader moss_reader_t;
+
+moss_reader_t *moss_reader_new(int fd, size_t capacity);
+void moss_reader_free(moss_reader_t *r);
+
+/* Up to len bytes, from the buffer first. 0 at end of file. */
+ptrdiff_t moss_reader_read(moss_reader_t *r, void *buf, size_t len, int64_t deadline);
+
+/* The next line, '\n' included, in *line (valid until the next call on r).
+ * Returns its length; at end of file a last line without '\n', then 0.
+ * Errors: EMSGSIZE (a line longer than the capacity), and those of read. */
+ptrdiff_t moss_reader_line(moss_reader_t *r, const char **line, int64_t deadline);
+
+/* ---------------------------------------------------------------------------
+ * Synchronisation between greenlets of one hub. Waiters are woken in the
+ * order they started waiting (FIFO). Objects are created and freed by their
+ * owner; freeing one that greenlets wait on is an error (EBUSY).
+ * ------------------------------------------------------------------------- */
+
+typedef struct moss_event moss_event_t;
+moss_event_t *moss_event_new(void);
+int moss_event_free(moss_event_t *e);
+void moss_event_set(moss_event_t *e);       /* wakes every waiter */
+void moss_event_clear(moss_event_t *e);
+int moss_event_is_set(const moss_event_t *e);
+int moss_event_wait(moss_event_t *e, int64_t deadline);
+
+/* A value or an error, set once; get waits for it. */
+typedef struct moss_async_result moss_async_result_t;
+moss_async_result_t *moss_async_result_new(void);
+int moss_async_result_free(moss_async_result_t *r);
+int moss_async_result_set(moss_async_result_t *r, void *value); /* EALREADY if set */
+int moss_async_result_set_error(moss_async_result_t *r, int err);
+int moss_async_result_ready(const moss_async_result_t *r);
+/* 0 with *value, or -1 with the error it was set with, or ETIMEDOUT, ... */
+int moss_async_result_get(moss_async_result_t *r, void **value, int64_t deadline);
+
+/* Counting semaphore. A bounded one fails a release beyond its initial count
+ * with EOVERFLOW. */
+typedef struct moss_semaphore moss_semaphore_t;
+moss_semaphore_t *moss_semaphore_new(unsigned count);
+moss_semaphore_t *moss_bounded_semaphore_new(unsigned count);
+int moss_semaphore_free(moss_semaphore_t *s);
+int moss_semaphore_acquire(moss_semaphore_t *s, int64_t deadline);
+int moss_semaphore_release(moss_semaphore_t *s);
+unsigned moss_semaphore_count(const moss_semaphore_t *s);
+
+/* A lock held by one greenlet; released only by its holder (EPERM), not
+ * re-entrant (EDEADLK). */
+typedef struct moss_lock moss_lock_t;
+moss_lock_t *moss_lock_new(void);
+int moss_lock_free(moss_lock_t *l);
+int moss_lock_acquire(moss_lock_t *l, int64_t deadline);
+int moss_lock_release(moss_lock_t *l);
+
+/* A queue of pointers. capacity 0 means unbounded. In MOSS_QUEUE_PRIORITY
+ * order the lowest priority value comes out first, FIFO among equals; in
+ * MOSS_QUEUE_FIFO order priority is ignored. put waits while full, get while
+ * empty. */
+typedef struct moss_queue moss_queue_t;
+typedef enum moss_queue_order { MOSS_QUEUE_FIFO, MOSS_QUEUE_PRIORITY } moss_queue_order_t;
+moss_queue_t *moss_queue_new(size_t capacity, moss_queue_order_t order);
+int moss_queue_free(moss_queue_t *q);
+int moss_queue_put(moss_queue_t *q, void *item, int priority, int64_t deadline);
+int moss_queue_get(moss_queue_t *q, void **item, int64_t deadline);
+size_t moss_queue_length(const moss_queue_t *q);
+
+/* A group of spawned greenlets it owns (and frees as they finish), with at
+ * most `limit` running at once (0: no limit, gevent's Group). spawn waits
+ * for a free slot. */
+typedef struct moss_pool moss_pool_t;
+moss_pool_t *moss_pool_new(size_t limit);
+int moss_pool_free(moss_pool_t *p);         /* EBUSY while any member lives */
+int moss_pool_spawn(moss_pool_t *p, moss_greenlet_fn fn, void *arg, int64_t deadline);
+int moss_pool_join(moss_pool_t *p, int64_t deadline); /* until all have finished */
+void moss_pool_kill(moss_pool_t *p);        /* moss_kill on every member */
+size_t moss_pool_size(const moss_pool_t *p); /* members alive */
+
+/* ---------------------------------------------------------------------------
+ * Work that really blocks: a fixed-size pool of threads per hub. The calling
+ * greenlet waits cooperatively; the result comes back through the loop. A
+ * call given up (deadline, kill) still runs to its end on its thread; its
+ * result is then dropped.
+ * ------------------------------------------------------------------------- */
+
+/* Runs fn(arg) on a pool thread; 0 with *result = its return value. */
+int moss_threadpool_run(void *(*fn)(void *arg), void *arg, void **result, int64_t deadline);
+
+/* Sets the calling thread's hub pool size before its first use (default 4,
+ * range 1 to 256). Errors: EINVAL, EBUSY (already started). */
+int moss_threadpool_set_size(unsigned threads);
+
+struct addrinfo;
+/* getaddrinfo(3) that does not block the hub. Returns 0 or an EAI_* code, as
+ * getaddrinfo does (EAI_SYSTEM with errno ETIMEDOUT or ECANCELED when the
+ * wait is given up). Free *res with freeaddrinfo. */
+int moss_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                     struct addrinfo **res, int64_t deadline);
+
 #ifdef __cplusplus
 }
 #endif

@@ -306,6 +306,8 @@ void moss__greenlet_unref(moss_greenlet_t *g)
         moss_greenlet_t *parent = g->parent;
         struct moss__thread *t = g->thread;
 
+        if (g->task != NULL)
+            t->task_free(g);
         moss__stack_release(&t->stacks, &g->stack);
         moss__san_fiber_destroy(&g->san);
         t->alive--;
@@ -315,6 +317,15 @@ void moss__greenlet_unref(moss_greenlet_t *g)
 }
 
 int moss_greenlet_free(moss_greenlet_t *g)
+{
+    if (g != NULL && g->hub_owned) {
+        errno = EINVAL; /* spawned: moss_join or moss_detach releases it */
+        return -1;
+    }
+    return moss__greenlet_release(g);
+}
+
+int moss__greenlet_release(moss_greenlet_t *g)
 {
     struct moss__thread *t = moss__thread_get();
 

@@ -23,6 +23,7 @@ struct moss_greenlet {
     unsigned refs;                /* the handle, plus children naming us parent */
     unsigned handle_freed : 1;
     unsigned is_main : 1;
+    unsigned hub_owned : 1;       /* spawned: released by join/detach only */
     moss_greenlet_fn fn;
     void *arg;
     void *result;
@@ -30,6 +31,7 @@ struct moss_greenlet {
     uint64_t id;
     struct moss__stack stack;
     struct moss__san_fiber san;
+    void *task;                   /* the hub's record of us, or NULL */
     char name[MOSS_GREENLET_NAME_MAX + 1];
 };
 
@@ -46,6 +48,9 @@ struct moss__thread {
     size_t spare_count;           /* bounded by stacks.limit */
     uint64_t next_id, id_limit;
     uint64_t created, alive;
+    /* Called when a greenlet with a task is freed, so the layer above (the
+     * hub) can free the task; the greenlet core knows nothing of tasks. */
+    void (*task_free)(moss_greenlet_t *g);
     void *altstack;               /* our sigaltstack mapping, or NULL */
     size_t altstack_size;
     moss_greenlet_t main;
@@ -84,6 +89,9 @@ void moss__trace_call(struct moss__thread *t, moss_trace_event_t event,
 /* Drops one reference; frees the greenlet (and, in turn, its parent's
  * reference) when none remain. */
 void moss__greenlet_unref(moss_greenlet_t *g);
+
+/* moss_greenlet_free without the hub_owned check, for the hub. */
+int moss__greenlet_release(moss_greenlet_t *g);
 
 /* Frees spare greenlet structs until at most `keep` remain. */
 void moss__greenlet_spare_trim(struct moss__thread *t, size_t keep);

@@ -21,8 +21,20 @@ __attribute__((noreturn)) void moss_test_fail(const char *expr, const char *file
 /* Case tables, each ended by an entry with a NULL name. */
 extern const struct moss_test_case moss_test_greenlet_cases[];
 extern const struct moss_test_case moss_test_stack_cases[];
+extern const struct moss_test_case moss_test_hub_cases[];
+extern const struct moss_test_case moss_test_io_cases[];
+extern const struct moss_test_case moss_test_sync_cases[];
+extern const struct moss_test_case moss_test_threadpool_cases[];
+extern const struct moss_test_case moss_test_example_cases[];
 
-/* Every table above, ended by NULL. */
-extern const struct moss_test_case *const moss_test_tables[];
+struct moss_test_table {
+    const char *name; /* the Check TCase: run one with CK_RUN_CASE=name */
+    const struct moss_test_case *cases;
+};
+
+/* The greenlet core's tables (no library beyond libc), ended by NULL names. */
+extern const struct moss_test_table moss_test_core_tables[];
+/* The hub layer's tables (libev and up), ended by NULL names. */
+extern const struct moss_test_table moss_test_hub_tables[];
 
 #endif

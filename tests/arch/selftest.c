@@ -50,8 +50,8 @@ int main(void)
 {
     int passed = 0, failed = 0;
 
-    for (const struct moss_test_case *const *table = moss_test_tables; *table; table++) {
-        for (const struct moss_test_case *c = *table; c->name != NULL; c++) {
+    for (const struct moss_test_table *table = moss_test_core_tables; table->name; table++) {
+        for (const struct moss_test_case *c = table->cases; c->name != NULL; c++) {
             if (selftest_run(c))
                 passed++;
             else

@@ -20,23 +20,34 @@ static void check_run_case(int index)
     check_cases[index]->run();
 }
 
+/* One TCase per table; each case is a loop test whose index picks it out of
+ * check_cases. */
+static TCase *check_tcase(const struct moss_test_table *table)
+{
+    static TTest tests[256];
+    static int n;
+    TCase *tcase = tcase_create(table->name);
+
+    tcase_set_timeout(tcase, 120); /* room for valgrind; a hang still ends */
+    for (const struct moss_test_case *c = table->cases; c->name != NULL; c++) {
+        if (n == 256)
+            ck_abort_msg("more than 256 cases: raise the bound");
+        check_cases[n] = c;
+        tests[n] = (TTest){.name = c->name, .fn = check_run_case, .file = __FILE__, .line = 0};
+        tcase_add_loop_test(tcase, &tests[n], n, n + 1);
+        n++;
+    }
+    return tcase;
+}
+
 static Suite *check_runtime_suite(void)
 {
     Suite *suite = suite_create("runtime");
-    TCase *tcase = tcase_create("greenlet");
-    static TTest tests[256];
-    int n = 0;
 
-    tcase_set_timeout(tcase, 120); /* room for valgrind; a hang still ends */
-    for (const struct moss_test_case *const *table = moss_test_tables; *table; table++) {
-        for (const struct moss_test_case *c = *table; c->name != NULL && n < 256; c++) {
-            check_cases[n] = c;
-            tests[n] = (TTest){.name = c->name, .fn = check_run_case, .file = __FILE__, .line = 0};
-            tcase_add_loop_test(tcase, &tests[n], n, n + 1);
-            n++;
-        }
-    }
-    suite_add_tcase(suite, tcase);
+    for (const struct moss_test_table *t = moss_test_core_tables; t->name != NULL; t++)
+        suite_add_tcase(suite, check_tcase(t));
+    for (const struct moss_test_table *t = moss_test_hub_tables; t->name != NULL; t++)
+        suite_add_tcase(suite, check_tcase(t));
     return suite;
 }
 
