@@ -76,6 +76,8 @@ LIB_OBJ  := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRC)) \
 EV_LIBS  := -lev
 LIB_LIBS := $(if $(CROSS),,$(EV_LIBS)) -pthread
 
+EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
+
 LIB_A   := $(OUT)/lib/libmoss.a
 LIB_SO  := $(OUT)/lib/libmoss.so.$(VERSION)
 MOSS    := $(OUT)/bin/moss
@@ -179,7 +181,8 @@ bench: $(BENCH) $(BENCH_HUB)
 
 # ---- examples -----------------------------------------------------------------
 
-EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
+.PHONY: examples
+examples: $(EXAMPLES)
 
 $(OUT)/examples/%: $(OBJ)/examples/%.o $(LIB_A)
 	@mkdir -p $(@D)

@@ -268,8 +268,8 @@ typedef struct moss_hub_stats {
 
 void moss_hub_stats(moss_hub_stats_t *stats);
 
-/* The most ready greenlets the hub starts or resumes per loop iteration
- * before it polls for I/O again, so a flood of spawns cannot starve I/O. */
+/* The most greenlets the hub starts or resumes from its run queue before it
+ * polls for I/O again, so a flood of spawns or wake-ups cannot starve I/O. */
 #define MOSS_HUB_BATCH 256
 
 /* ---------------------------------------------------------------------------
@@ -314,7 +314,9 @@ ptrdiff_t moss_send(int fd, const void *buf, size_t len, int flags, int64_t dead
 ptrdiff_t moss_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count,
                         int64_t deadline);
 
-/* Wakes any greenlet waiting on fd with EBADF, then close(2). */
+/* Wakes any greenlet waiting on fd with EBADF, then close(2). Close an fd
+ * that a greenlet may be waiting on only with this: a plain close(2) leaves
+ * the loop watching a number the kernel may hand out again. */
 int moss_close(int fd);
 
 /* A buffered reader over an fd, gevent's makefile() for reading. The buffer

@@ -44,17 +44,18 @@ static struct moss__task *hub_dequeue(struct moss__hub *hub)
     return task;
 }
 
-/* Runs before the loop polls. Only the greenlets ready when the drain starts
- * run, at most MOSS_HUB_BATCH of them: greenlets they make ready wait for the
- * next iteration, after a poll, so ready work cannot starve I/O. */
+/* Runs before the loop polls: resumes ready greenlets in FIFO order,
+ * including those made ready meanwhile, up to MOSS_HUB_BATCH resumes. Then
+ * the loop polls, so ready work cannot starve I/O, while a chain of wake-ups
+ * (an Event set, a Queue handoff) runs without a poll between its links. */
 static void hub_drain(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     struct moss__hub *hub = w->data;
-    uint64_t batch = hub->run_length < MOSS_HUB_BATCH ? hub->run_length : MOSS_HUB_BATCH;
+    unsigned budget = MOSS_HUB_BATCH;
 
     (void)loop, (void)revents;
     hub->stats.loop_iterations++;
-    while (batch-- > 0 && hub->run_head != NULL) {
+    while (budget-- > 0 && hub->run_head != NULL) {
         struct moss__task *task = hub_dequeue(hub);
 
         if (task->yielding)
@@ -272,12 +273,15 @@ static int64_t hub_clock_ms(void)
 
 /* libev calls this each time it runs callbacks (before it polls, and after);
  * refreshing the cached clock here means every callback and every greenlet
- * it resumes sees the time of its own iteration, on the monotonic clock
- * (ev_now follows the wall clock). */
+ * it resumes sees the time of its own batch, on the monotonic clock (ev_now
+ * follows the wall clock). libev's own clock, which timers start from, is
+ * refreshed at the same moment: otherwise it lags ours by the previous
+ * batch's run time and deadlines fire that much early. */
 static void hub_invoke_pending(struct ev_loop *loop)
 {
     struct moss__hub *hub = ev_userdata(loop);
 
+    ev_now_update(loop);
     hub->now_ms = hub_clock_ms();
     ev_invoke_pending(loop);
 }

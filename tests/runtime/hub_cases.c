@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <valgrind/valgrind.h>
 
 struct trail {
     char steps[128];
@@ -227,9 +228,10 @@ static void case_ten_thousand_sleepers(void)
         TEST_ASSERT(moss_join(g[i], MOSS_FOREVER, &out) == 0 && (intptr_t)out == SLEEP_MS);
     }
     elapsed = moss_now() - start;
-    /* concurrent: about one sleep in all, nowhere near 10,000 of them */
+    /* concurrent: about one sleep in all, nowhere near 10,000 of them (2,000
+     * s). Under valgrind, creating 10,000 greenlets alone takes seconds. */
     TEST_ASSERT(elapsed >= SLEEP_MS);
-    TEST_ASSERT(elapsed < 10 * SLEEP_MS);
+    TEST_ASSERT(elapsed < (RUNNING_ON_VALGRIND ? 100 : 10) * SLEEP_MS);
 }
 
 /* A flood: every greenlet spawns two more, so the run queue keeps growing
