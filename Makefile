@@ -111,7 +111,7 @@ $(MOSS): $(OBJ)/master/main.o $(LIB_A)
 
 # ---- tests ------------------------------------------------------------------
 
-CORE_CASES_SRC   := $(addprefix tests/runtime/,greenlet_cases.c stack_cases.c tables_core.c)
+CORE_CASES_SRC   := $(addprefix tests/runtime/,greenlet_cases.c stack_cases.c tables_core.c trail.c)
 HUB_CASES_SRC    := $(filter-out $(CORE_CASES_SRC),$(wildcard tests/runtime/*.c))
 CORE_CASES_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(CORE_CASES_SRC))
 HUB_CASES_OBJ    := $(patsubst %.c,$(OBJ)/%.o,$(HUB_CASES_SRC))

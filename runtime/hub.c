@@ -271,18 +271,22 @@ static int64_t hub_clock_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* libev calls this each time it runs callbacks (before it polls, and after);
- * refreshing the cached clock here means every callback and every greenlet
- * it resumes sees the time of its own batch, on the monotonic clock (ev_now
- * follows the wall clock). libev's own clock, which timers start from, is
- * refreshed at the same moment: otherwise it lags ours by the previous
- * batch's run time and deadlines fire that much early. */
+/* Our cached clock (monotonic; ev_now follows the wall clock) and libev's,
+ * which timers start from, are always refreshed together: a deadline is
+ * turned into a timer relative to ours, and if libev's lagged behind, the
+ * timer would fire that much early. */
+static void hub_clock_refresh(struct moss__hub *hub)
+{
+    ev_now_update(hub->loop);
+    hub->now_ms = hub_clock_ms();
+}
+
+/* libev calls this each time it runs callbacks (before it polls, and after),
+ * so every callback and every greenlet it resumes sees the time of its own
+ * batch. */
 static void hub_invoke_pending(struct ev_loop *loop)
 {
-    struct moss__hub *hub = ev_userdata(loop);
-
-    ev_now_update(loop);
-    hub->now_ms = hub_clock_ms();
+    hub_clock_refresh(ev_userdata(loop));
     ev_invoke_pending(loop);
 }
 
@@ -295,12 +299,12 @@ static int hub_init_loop(struct moss__hub *hub)
     }
     ev_set_userdata(hub->loop, hub);
     ev_set_invoke_pending_cb(hub->loop, hub_invoke_pending);
-    hub->now_ms = hub_clock_ms();
     ev_prepare_init(&hub->drain, hub_drain);
     hub->drain.data = hub;
     ev_prepare_start(hub->loop, &hub->drain);
     ev_unref(hub->loop); /* the drain alone does not keep the loop running */
     ev_idle_init(&hub->keep_polling, hub_keep_polling);
+    hub_clock_refresh(hub);
     return 0;
 }
 

@@ -219,7 +219,13 @@ int moss__io_enter(void)
     return 0;
 }
 
-int moss__io_would_block(int err)
+int moss__io_again(int fd, int events, int64_t deadline)
 {
-    return err == EAGAIN || err == EWOULDBLOCK;
+    int err = errno;
+
+    if (err == EINTR)
+        return 0;
+    if (err != EAGAIN && err != EWOULDBLOCK)
+        return -1;
+    return moss_wait_fd(fd, events, deadline) == -1 ? -1 : 0;
 }

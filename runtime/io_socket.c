@@ -100,16 +100,10 @@ static ptrdiff_t io_in(int fd, void *buf, size_t len, int use_recv, int flags,
         return -1;
     for (;;) {
         ptrdiff_t n = io_in_once(fd, buf, len, use_recv, flags);
-        int err;
 
         if (n != -1)
             return n;
-        err = errno;
-        if (err == EINTR)
-            continue;
-        if (!moss__io_would_block(err))
-            return -1;
-        if (moss_wait_fd(fd, MOSS_READABLE, deadline) == -1)
+        if (moss__io_again(fd, MOSS_READABLE, deadline) == -1)
             return -1;
     }
 }
@@ -156,18 +150,10 @@ static ptrdiff_t io_out(int fd, const char *buf, size_t len, int flags, enum io_
         return -1;
     while (done < len) {
         ptrdiff_t n = io_out_once(fd, buf + done, len - done, flags, &mode);
-        int err;
 
-        if (n != -1) {
+        if (n != -1)
             done += (size_t)n;
-            continue;
-        }
-        err = errno;
-        if (err == EINTR)
-            continue;
-        if (!moss__io_would_block(err))
-            return -1;
-        if (moss_wait_fd(fd, MOSS_WRITABLE, deadline) == -1)
+        else if (moss__io_again(fd, MOSS_WRITABLE, deadline) == -1)
             return -1;
     }
     return (ptrdiff_t)done;
@@ -196,20 +182,12 @@ ptrdiff_t moss_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count,
         return -1;
     while (done < count) {
         ptrdiff_t n = io_sendfile_nosignal(out_fd, in_fd, offset, count - done);
-        int err;
 
         if (n == 0)
             break; /* end of in_fd's file */
-        if (n != -1) {
+        if (n != -1)
             done += (size_t)n;
-            continue;
-        }
-        err = errno;
-        if (err == EINTR)
-            continue;
-        if (!moss__io_would_block(err))
-            return -1;
-        if (moss_wait_fd(out_fd, MOSS_WRITABLE, deadline) == -1)
+        else if (moss__io_again(out_fd, MOSS_WRITABLE, deadline) == -1)
             return -1;
     }
     return (ptrdiff_t)done;
@@ -225,21 +203,15 @@ int moss_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int64_t deadli
         socklen_t len = addrlen != NULL ? (socklen_t)*addrlen : 0;
         int conn = accept4(fd, addr, addrlen != NULL ? &len : NULL,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
-        int err;
 
         if (conn != -1) {
             if (addrlen != NULL)
                 *addrlen = (unsigned)len;
             return conn;
         }
-        err = errno;
         /* ECONNABORTED: a queued connection was reset before we took it; the
          * listener is fine, so wait for the next one */
-        if (err == EINTR || err == ECONNABORTED)
-            continue;
-        if (!moss__io_would_block(err))
-            return -1;
-        if (moss_wait_fd(fd, MOSS_READABLE, deadline) == -1)
+        if (errno != ECONNABORTED && moss__io_again(fd, MOSS_READABLE, deadline) == -1)
             return -1;
     }
 }

@@ -16,6 +16,24 @@ struct moss_test_case {
 /* Reports a failed assertion and ends the case. Provided by the runner. */
 __attribute__((noreturn)) void moss_test_fail(const char *expr, const char *file, int line);
 
+/* An ordered record of what the greenlets of a case did, one character a
+ * step (tests/runtime/trail.c). Each case runs in a fresh process. */
+struct moss_test_trail {
+    char steps[128];
+    size_t len;
+};
+
+extern struct moss_test_trail trail;
+void step(char c);
+
+/* A flood of greenlets, each spawning two more (detached) until `total` have
+ * run; flood_count() says how many have so far (tests/runtime/flood.c). */
+void flood_start(unsigned total);
+unsigned flood_count(void);
+
+/* Sleeps in 1 ms steps until no spawned greenlet is alive (bounded). */
+void wait_all_finished(void);
+
 #define TEST_ASSERT(cond) ((cond) ? (void)0 : moss_test_fail(#cond, __FILE__, __LINE__))
 
 /* Case tables, each ended by an entry with a NULL name. */

@@ -10,21 +10,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* An ordered record of what the greenlets in a case did. */
-struct trail {
-    char steps[64];
-    size_t len;
-};
-
-static struct trail trail;
-
-static void step(char c)
-{
-    TEST_ASSERT(trail.len < sizeof(trail.steps) - 1);
-    trail.steps[trail.len++] = c;
-    trail.steps[trail.len] = '\0';
-}
-
 /* ---- switch order ----------------------------------------------------------- */
 
 static moss_greenlet_t *ping, *pong;

@@ -8,20 +8,6 @@
 #include <string.h>
 #include <valgrind/valgrind.h>
 
-struct trail {
-    char steps[128];
-    size_t len;
-};
-
-static struct trail trail;
-
-static void step(char c)
-{
-    TEST_ASSERT(trail.len < sizeof(trail.steps) - 1);
-    trail.steps[trail.len++] = c;
-    trail.steps[trail.len] = '\0';
-}
-
 static void *record_run(void *arg)
 {
     step((char)(uintptr_t)arg);
@@ -234,32 +220,17 @@ static void case_ten_thousand_sleepers(void)
     TEST_ASSERT(elapsed < (RUNNING_ON_VALGRIND ? 100 : 10) * SLEEP_MS);
 }
 
-/* A flood: every greenlet spawns two more, so the run queue keeps growing
- * until FLOOD greenlets have run. A timer due meanwhile must still fire long
- * before the flood ends. */
+/* A flood of FLOOD greenlets keeps the run queue growing; a timer due
+ * meanwhile must still fire long before the flood ends. */
 #define FLOOD 20000
 
-static unsigned flood_done, flood_seen_by_timer;
-
-/* arg: how many greenlets this one's subtree holds, itself included. */
-static void *flood_link(void *arg)
-{
-    uintptr_t rest = (uintptr_t)arg - 1;
-    uintptr_t half = rest / 2;
-
-    flood_done++;
-    if (half > 0)
-        TEST_ASSERT(moss_detach(moss_spawn(flood_link, (void *)half)) == 0);
-    if (rest - half > 0)
-        TEST_ASSERT(moss_detach(moss_spawn(flood_link, (void *)(rest - half))) == 0);
-    return NULL;
-}
+static unsigned flood_seen_by_timer;
 
 static void *timer_watch(void *arg)
 {
     (void)arg;
     TEST_ASSERT(moss_sleep(1) == 0);
-    flood_seen_by_timer = flood_done;
+    flood_seen_by_timer = flood_count();
     return NULL;
 }
 
@@ -268,13 +239,11 @@ static void case_spawn_flood_does_not_starve_the_loop(void)
     moss_greenlet_t *watch = moss_spawn(timer_watch, NULL);
     moss_hub_stats_t stats;
 
-    TEST_ASSERT(moss_detach(moss_spawn(flood_link, (void *)FLOOD)) == 0);
+    flood_start(FLOOD);
     TEST_ASSERT(moss_join(watch, MOSS_FOREVER, NULL) == 0);
-    for (int i = 0; i < 100000 && (moss_hub_stats(&stats), stats.greenlets_alive > 0); i++)
-        TEST_ASSERT(moss_sleep(1) == 0);
+    wait_all_finished();
     moss_hub_stats(&stats);
-    TEST_ASSERT(stats.greenlets_alive == 0);
-    TEST_ASSERT(flood_done == FLOOD);
+    TEST_ASSERT(flood_count() == FLOOD);
     TEST_ASSERT(stats.run_queue_batches > 0); /* the bound did cut drains */
     TEST_ASSERT(flood_seen_by_timer < FLOOD); /* the timer fired mid-flood */
 }

@@ -778,23 +778,11 @@ static void case_write_to_closed_peer_gives_epipe(void)
 
 /* ---- fairness and scale ------------------------------------------------ */
 
-/* As in hub_cases.c: every greenlet spawns two more until FLOOD have run. */
+/* A flood of FLOOD greenlets (tests/runtime/flood.c) keeps the run queue
+ * growing. */
 #define FLOOD 20000
 
-static unsigned flood_done, flood_at_read;
-
-static void *flood_link(void *arg)
-{
-    uintptr_t rest = (uintptr_t)arg - 1;
-    uintptr_t half = rest / 2;
-
-    flood_done++;
-    if (half > 0)
-        TEST_ASSERT(moss_detach(moss_spawn(flood_link, (void *)half)) == 0);
-    if (rest - half > 0)
-        TEST_ASSERT(moss_detach(moss_spawn(flood_link, (void *)(rest - half))) == 0);
-    return NULL;
-}
+static unsigned flood_at_read;
 
 static void *read_during_flood_run(void *arg)
 {
@@ -802,18 +790,8 @@ static void *read_during_flood_run(void *arg)
     char c;
 
     o->ret = moss_read(o->fd, &c, 1, soon());
-    flood_at_read = flood_done;
+    flood_at_read = flood_count();
     return NULL;
-}
-
-static void wait_all_finished(void)
-{
-    moss_hub_stats_t stats;
-
-    for (int i = 0; i < 100000 && (moss_hub_stats(&stats), stats.greenlets_alive > 0); i++)
-        TEST_ASSERT(moss_sleep(1) == 0);
-    moss_hub_stats(&stats);
-    TEST_ASSERT(stats.greenlets_alive == 0);
 }
 
 static void case_io_not_starved_by_spawn_flood(void)
@@ -827,11 +805,11 @@ static void case_io_not_starved_by_spawn_flood(void)
     reader = moss_spawn(read_during_flood_run, &o);
     TEST_ASSERT(moss_sleep(5) == 0); /* the reader is parked in moss_read */
     TEST_ASSERT(write(sv[1], "!", 1) == 1); /* readable: only a poll can tell it */
-    TEST_ASSERT(moss_detach(moss_spawn(flood_link, (void *)FLOOD)) == 0);
+    flood_start(FLOOD);
     TEST_ASSERT(moss_join(reader, MOSS_FOREVER, NULL) == 0);
     TEST_ASSERT(o.ret == 1);
     wait_all_finished();
-    TEST_ASSERT(flood_done == FLOOD);
+    TEST_ASSERT(flood_count() == FLOOD);
     TEST_ASSERT(flood_at_read < FLOOD); /* the read completed mid-flood */
     close_pair(sv);
 }

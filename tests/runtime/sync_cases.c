@@ -13,20 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-struct trail {
-    char steps[128];
-    size_t len;
-};
-
-static struct trail trail;
-
-static void step(char c)
-{
-    TEST_ASSERT(trail.len < sizeof(trail.steps) - 1);
-    trail.steps[trail.len++] = c;
-    trail.steps[trail.len] = '\0';
-}
-
 /* What a spawned greenlet's blocking call did. */
 struct outcome {
     char name;
