@@ -89,6 +89,29 @@ static void case_kill_parked_then_defers_lifo(void)
     TEST_ASSERT(strcmp(trail.steps, "kcba") == 0);
 }
 
+static int join_errno;
+
+static void *join_arg(void *arg)
+{
+    TEST_ASSERT(moss_join(arg, MOSS_FOREVER, NULL) == -1);
+    join_errno = errno;
+    return NULL;
+}
+
+/* A kill ends a join; the joined greenlet is untouched and joinable again. */
+static void case_kill_blocked_in_join(void)
+{
+    moss_greenlet_t *sleeper = moss_spawn(sleep_arg_ms, (void *)50);
+    moss_greenlet_t *joiner = moss_spawn(join_arg, sleeper);
+    void *out = NULL;
+
+    TEST_ASSERT(moss_sleep(5) == 0);
+    TEST_ASSERT(moss_kill(joiner) == 0);
+    TEST_ASSERT(moss_join(joiner, moss_now() + 1000, NULL) == 0);
+    TEST_ASSERT(join_errno == ECANCELED);
+    TEST_ASSERT(moss_join(sleeper, moss_now() + 1000, &out) == 0 && (intptr_t)out == 50);
+}
+
 static void case_kill_before_start(void)
 {
     moss_greenlet_t *g = moss_spawn(record_run, (void *)'X');
@@ -252,6 +275,7 @@ const struct moss_test_case moss_test_hub_cases[] = {
     {"spawn_fifo_and_join", case_spawn_fifo_and_join},
     {"join_deadline", case_join_deadline},
     {"kill_parked_then_defers_lifo", case_kill_parked_then_defers_lifo},
+    {"kill_blocked_in_join", case_kill_blocked_in_join},
     {"kill_before_start", case_kill_before_start},
     {"defer_bound_and_owner", case_defer_bound_and_owner},
     {"detach", case_detach},
