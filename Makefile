@@ -69,12 +69,14 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 CORE_SRC := $(addprefix runtime/,greenlet.c greenlet_attr.c overflow.c stack.c thread.c \
               trace.c version.c)
 HUB_SRC  := $(filter-out $(CORE_SRC),$(wildcard runtime/*.c))
-LIB_SRC  := $(CORE_SRC) $(if $(CROSS),,$(HUB_SRC))
+WORKER_SRC := $(wildcard worker/*.c config/*.c)
+LIB_SRC  := $(CORE_SRC) $(if $(CROSS),,$(HUB_SRC) $(WORKER_SRC))
 LIB_OBJ  := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRC)) \
             $(patsubst %,$(OBJ)/%.o,$(basename $(ARCH_SRC)))
-# Debian's libev-dev ships no pkg-config file.
+# Debian's libev-dev and libhttp-parser-dev ship no pkg-config files.
 EV_LIBS  := -lev
-LIB_LIBS := $(if $(CROSS),,$(EV_LIBS)) -pthread
+HTTP_PARSER_LIBS := -lhttp_parser
+LIB_LIBS := $(if $(CROSS),,$(EV_LIBS) $(HTTP_PARSER_LIBS) -ldl) -pthread
 
 EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
 
@@ -105,19 +107,29 @@ $(LIB_SO): $(LIB_OBJ) packaging/libmoss.map
 	ln -sf libmoss.so.$(VERSION) $(OUT)/lib/libmoss.so.$(SOVERSION)
 	ln -sf libmoss.so.$(SOVERSION) $(OUT)/lib/libmoss.so
 
+# Plugins (--app) resolve moss_* against the binary: export the public API
+# (only it) and link all of the library, whatever main.c itself calls.
 $(MOSS): $(OBJ)/master/main.o $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LIB_LIBS)
+	$(CC) $(ALLLDFLAGS) $(STATIC) $(if $(CROSS),,-Wl,--export-dynamic-symbol='moss_[a-z0-9]*') \
+	    -o $@ $(OBJ)/master/main.o -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive $(LIB_LIBS)
 
 # ---- tests ------------------------------------------------------------------
 
 CORE_CASES_SRC   := $(addprefix tests/runtime/,greenlet_cases.c stack_cases.c tables_core.c trail.c)
-HUB_CASES_SRC    := $(filter-out $(CORE_CASES_SRC),$(wildcard tests/runtime/*.c))
+HUB_CASES_SRC    := $(filter-out $(CORE_CASES_SRC),$(wildcard tests/runtime/*.c)) \
+                    $(wildcard tests/worker/*.c tests/integration/*.c)
 CORE_CASES_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(CORE_CASES_SRC))
 HUB_CASES_OBJ    := $(patsubst %.c,$(OBJ)/%.o,$(HUB_CASES_SRC))
 TEST_ARCH_HELPER := tests/arch/regs_$(if $(filter portable,$(ARCH)),$(HOST_ARCH),$(ARCH)).S
 TEST_HELPER_OBJ  := $(patsubst %,$(OBJ)/%.o,$(basename $(TEST_ARCH_HELPER)))
 CHECK_RUNTIME    := $(BUILD)/tests/check_runtime
+# Plugin apps for the plugin-loading tests: tests/plugins/NAME.c -> NAME.so
+TEST_PLUGINS     := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
+
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/moss.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -shared -o $@ $<
 SELFTEST         := $(BUILD)/tests/arch_selftest
 
 $(OBJ)/tests/check/%.o: tests/check/%.c
@@ -137,8 +149,11 @@ $(SELFTEST): $(OBJ)/tests/arch/selftest.o $(CORE_CASES_OBJ) $(TEST_HELPER_OBJ) $
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LIB_LIBS)
 
+# Children are checked too (forked cases, the moss binary, examples), except
+# the third-party clients the tests drive.
 VALGRIND_CMD := valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
-                --errors-for-leak-kinds=definite,indirect --trace-children=yes -q
+                --errors-for-leak-kinds=definite,indirect --trace-children=yes \
+                --trace-children-skip='*/curl,*/wrk' -q
 
 # The Check suites need libcheck for the target; a cross build runs the
 # self-contained arch self-test only.
@@ -148,8 +163,9 @@ else
 check: check-arch
 endif
 
-check-unit: $(CHECK_RUNTIME) $(EXAMPLES)
-	EXAMPLES_DIR=$(OUT)/examples $(if $(VALGRIND),$(VALGRIND_CMD)) $(CHECK_RUNTIME)
+check-unit: $(CHECK_RUNTIME) $(EXAMPLES) $(MOSS) $(TEST_PLUGINS)
+	EXAMPLES_DIR=$(OUT)/examples MOSS_BIN=$(MOSS) TEST_PLUGIN_DIR=$(BUILD)/tests/plugins \
+	    $(if $(VALGRIND),$(VALGRIND_CMD)) $(CHECK_RUNTIME)
 
 check-arch: $(SELFTEST)
 	$(RUNNER) $(if $(VALGRIND),$(VALGRIND_CMD)) $(SELFTEST)

@@ -420,6 +420,105 @@ struct addrinfo;
 int moss_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                      struct addrinfo **res, int64_t deadline);
 
+/* ---------------------------------------------------------------------------
+ * Serving HTTP/1.1: the app interface.
+ *
+ * A worker runs a greenlet per connection and, for each request, a greenlet
+ * that calls the app's handler. The handler reads like gevent's WSGI code:
+ * straight-line, blocking-looking, and free to use every call above. A
+ * request that outlives request_timeout is cancelled: its handler's blocking
+ * calls fail with ECANCELED and the client gets 503 (or, if the response had
+ * started, a closed connection).
+ * ------------------------------------------------------------------------- */
+
+typedef struct moss_request moss_request_t;
+typedef struct moss_response moss_response_t;
+
+/* Handles one request. Returns 0, or -1 to have the server answer 500 (or
+ * close the connection if the response has started). A handler that returns
+ * 0 without responding gets an empty 204. */
+typedef int (*moss_handler_fn)(moss_request_t *req, moss_response_t *res, void *app_data);
+
+typedef struct moss_app {
+    const char *name;           /* for logs */
+    moss_handler_fn handle;
+    /* Optional. Run in each worker after fork, before it serves: 0, or -1
+     * to refuse to start (the worker exits, naming the app). */
+    int (*init)(void **app_data);
+    void (*fini)(void *app_data); /* optional; on a clean worker exit */
+} moss_app_t;
+
+/* A plugin (moss --app FILE.so) exports this function; the worker calls it
+ * after fork to get the app. 0, or -1 to refuse to start. */
+typedef int (*moss_app_init_fn)(moss_app_t *app);
+#define MOSS_APP_INIT_SYMBOL "moss_app_init"
+
+/* Request line and headers; strings stay valid until the handler returns. */
+const char *moss_request_method(const moss_request_t *req);
+const char *moss_request_path(const moss_request_t *req);  /* raw (not decoded), no query */
+const char *moss_request_query(const moss_request_t *req); /* after '?', or "" */
+/* The first header of that name (case-insensitive), or NULL. */
+const char *moss_request_header(const moss_request_t *req, const char *name);
+size_t moss_request_header_count(const moss_request_t *req);
+int moss_request_header_at(const moss_request_t *req, size_t i, const char **name,
+                           const char **value);
+/* The client's address as "ip:port" (as told by the PROXY protocol, when a
+ * trusted proxy sent it). */
+const char *moss_request_client(const moss_request_t *req);
+/* Copies query parameter `name`, percent-decoded, into buf. Its length, or
+ * -1 with ENOENT (absent) or ENOSPC (does not fit, NUL included). */
+ptrdiff_t moss_request_query_param(const moss_request_t *req, const char *name, char *buf,
+                                   size_t cap);
+/* Content-Length, or -1 for a chunked body or none. */
+int64_t moss_request_content_length(const moss_request_t *req);
+/* Reads the body (de-chunked) into buf: a count, 0 at its end, or -1 with
+ * errno: ETIMEDOUT (body_timeout), EMSGSIZE (beyond max_body_size), EPROTO
+ * (bad framing), ECONNRESET (the client ended the stream mid-body), and the
+ * hub's ECANCELED. The server then answers 408, 413 or 400 itself, or closes.
+ * Answers "Expect: 100-continue" on the first call. */
+ptrdiff_t moss_request_read(moss_request_t *req, void *buf, size_t len);
+
+/* Adds a response header (before the response has started). Errors: EINVAL
+ * (CR or LF in name or value, or a header the server owns: Content-Length,
+ * Transfer-Encoding, Connection, Date), EALREADY (response started), ENOBUFS
+ * (too many). */
+int moss_response_header(moss_response_t *res, const char *name, const char *value);
+/* The whole response at once, with Content-Length. */
+int moss_response_send(moss_response_t *res, int status, const char *content_type,
+                       const void *body, size_t len);
+/* A streamed response: start sends the status and headers (chunked when
+ * content_length is -1, else that length), write sends body bytes, end
+ * finishes it; end fails with EPROTO if fewer bytes than content_length were
+ * written (the connection is then closed). For HEAD, body bytes are counted
+ * and not sent. Statuses: 200 to 999 (the server owns 1xx). */
+int moss_response_start(moss_response_t *res, int status, const char *content_type,
+                        int64_t content_length);
+int moss_response_write(moss_response_t *res, const void *data, size_t len);
+int moss_response_end(moss_response_t *res);
+
+/* ---------------------------------------------------------------------------
+ * Configuration: one table of settings (config/settings.c), with the same
+ * names as the long command-line flags. Every setting, its default and its
+ * range: docs/settings.md.
+ * ------------------------------------------------------------------------- */
+
+typedef struct moss_config moss_config_t;
+
+/* A config holding every default. NULL with ENOMEM. */
+moss_config_t *moss_config_new(void);
+void moss_config_free(moss_config_t *config);
+/* Sets `key` from its text form, validated. 0, or -1 with errno EINVAL and
+ * a reason in *error (error may be NULL): unknown key, bad syntax, or a value
+ * out of range. The reason is static text or a per-thread buffer, valid until
+ * this thread's next moss_config_set. Repeatable keys (bind) accumulate. */
+int moss_config_set(moss_config_t *config, const char *key, const char *value,
+                    const char **error);
+
+/* Runs one worker in this process on config's listeners and serves app until
+ * SIGTERM (graceful drain) or SIGINT (stop). Returns 0 after a clean stop, or
+ * -1 with errno (and a message on stderr) if it could not start. */
+int moss_serve(const moss_config_t *config, const moss_app_t *app);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,15 @@ unsigned flood_count(void);
 /* Sleeps in 1 ms steps until no spawned greenlet is alive (bounded). */
 void wait_all_finished(void);
 
+/* Plain blocking clients for tests that drive a server from outside the hub
+ * (tests/integration/client.c). Every call waits at most 5 s
+ * (SO_RCVTIMEO/SO_SNDTIMEO) and fails the case on error. */
+int test_client_connect(unsigned port); /* 127.0.0.1:port */
+void test_client_timeouts(int fd);
+void send_all(int fd, const void *buf, size_t len);
+/* Reads exactly len bytes; the peer closing first fails the case. */
+void recv_exactly(int fd, void *buf, size_t len);
+
 #define TEST_ASSERT(cond) ((cond) ? (void)0 : moss_test_fail(#cond, __FILE__, __LINE__))
 
 /* Case tables, each ended by an entry with a NULL name. */
@@ -44,6 +53,10 @@ extern const struct moss_test_case moss_test_io_cases[];
 extern const struct moss_test_case moss_test_sync_cases[];
 extern const struct moss_test_case moss_test_threadpool_cases[];
 extern const struct moss_test_case moss_test_example_cases[];
+extern const struct moss_test_case moss_test_http_cases[];
+extern const struct moss_test_case moss_test_stream_cases[];
+extern const struct moss_test_case moss_test_config_cases[];
+extern const struct moss_test_case moss_test_server_cases[];
 
 struct moss_test_table {
     const char *name; /* the Check TCase: run one with CK_RUN_CASE=name */
@@ -54,5 +67,8 @@ struct moss_test_table {
 extern const struct moss_test_table moss_test_core_tables[];
 /* The hub layer's tables (libev and up), ended by NULL names. */
 extern const struct moss_test_table moss_test_hub_tables[];
+/* The worker's tables (worker/, config/, and the real binary), ended by NULL
+ * names. */
+extern const struct moss_test_table moss_test_worker_tables[];
 
 #endif

@@ -82,42 +82,6 @@ static void example_stop(struct example ex)
 
 /* ---- plain blocking clients -------------------------------------------------------- */
 
-static int client_connect(unsigned port)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    struct timeval timeout = {.tv_sec = WAIT_MS / 1000};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    TEST_ASSERT(fd != -1);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    TEST_ASSERT(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) == 0);
-    TEST_ASSERT(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) == 0);
-    TEST_ASSERT(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
-    return fd;
-}
-
-static void send_all(int fd, const void *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-        TEST_ASSERT(n > 0);
-        buf = (const char *)buf + n;
-        len -= (size_t)n;
-    }
-}
-
-static void recv_exactly(int fd, void *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = recv(fd, buf, len, 0);
-
-        TEST_ASSERT(n > 0); /* 0: closed early; -1: SO_RCVTIMEO ran out */
-        buf = (char *)buf + n;
-        len -= (size_t)n;
-    }
-}
-
 /* ---- echo -------------------------------------------------------------------------- */
 
 static void case_echo_clients(void)
@@ -128,7 +92,7 @@ static void case_echo_clients(void)
     char reply[32];
 
     for (int i = 0; i < 200; i++)
-        fds[i] = client_connect(ex.port); /* all connected at once */
+        fds[i] = test_client_connect(ex.port); /* all connected at once */
     for (int i = 0; i < 200; i++) {
         char msg[32];
         int len = snprintf(msg, sizeof(msg), "client %d\n", i);
@@ -141,7 +105,7 @@ static void case_echo_clients(void)
         big[i] = (char)(i * 7 + 3);
     for (int i = 0; i < 200; i++)
         close(fds[i]);
-    fds[0] = client_connect(ex.port);
+    fds[0] = test_client_connect(ex.port);
     send_all(fds[0], big, sizeof(big) / 2); /* the server echoes while we send */
     recv_exactly(fds[0], back, sizeof(big) / 2);
     send_all(fds[0], big + sizeof(big) / 2, sizeof(big) / 2);
@@ -172,11 +136,11 @@ static void expect_line(int fd, const char *want)
 static void case_chat_broadcast(void)
 {
     struct example ex = example_start("chat");
-    int a = client_connect(ex.port), b, c;
+    int a = test_client_connect(ex.port), b, c;
 
-    b = client_connect(ex.port);
+    b = test_client_connect(ex.port);
     expect_line(a, "* user-2 joined\n");
-    c = client_connect(ex.port);
+    c = test_client_connect(ex.port);
     expect_line(a, "* user-3 joined\n");
     expect_line(b, "* user-3 joined\n");
     send_all(a, "hello\n", 6);
@@ -198,13 +162,13 @@ static void case_chat_broadcast(void)
 static void case_chat_slow_user_dropped(void)
 {
     struct example ex = example_start("chat");
-    int talker = client_connect(ex.port), slow, listener;
+    int talker = test_client_connect(ex.port), slow, listener;
     static char line[1100], want[1100], got[1100], drain[65536];
     ssize_t n = -1;
 
-    slow = client_connect(ex.port);
+    slow = test_client_connect(ex.port);
     expect_line(talker, "* user-2 joined\n");
-    listener = client_connect(ex.port);
+    listener = test_client_connect(ex.port);
     expect_line(talker, "* user-3 joined\n");
     memset(drain, '.', 980);
     for (int i = 0; i < CHAT_FLOOD_LINES; i++) {

@@ -1,0 +1,106 @@
+/* One worker process: its listeners, its connections, its app, its
+ * counters, and the drain. The layers of worker/ meet here:
+ *   stream_server.c  accepts, bounds the connections, runs one greenlet each;
+ *   proxy_protocol.c reads a PROXY v1/v2 header first where enabled;
+ *   http_conn.c      serves HTTP/1.1 requests on a connection;
+ *   worker.c         moss_serve: sets it up, signals, drain, exit. */
+#ifndef MOSS_WORKER_WORKER_H
+#define MOSS_WORKER_WORKER_H
+
+#include "../config/config.h"
+#include "conn.h"
+#include "counters.h"
+#include "moss.h"
+
+#include <stdio.h>
+
+struct moss__listener {
+    int fd;
+    char address[MOSS__ADDRESS_MAX];  /* as bound, for logs */
+    int proxy_protocol;
+};
+
+/* A live connection, on the worker's list so the drain can find idle ones. */
+struct moss__conn_entry {
+    struct moss__conn conn;
+    moss_greenlet_t *greenlet;        /* the connection's greenlet */
+    int idle;                         /* waiting for a next request: drain closes it */
+    struct moss__conn_entry *prev, *next;
+};
+
+/* What a connection's greenlet runs: moss__http_serve, or a plain stream
+ * handler (gevent's StreamServer). It closes nothing: the stream server owns
+ * the fd. */
+typedef void (*moss__serve_fn)(struct moss__worker *w, struct moss__conn_entry *entry);
+
+struct moss__worker {
+    const struct moss_config *config;
+    moss__serve_fn serve;
+    const moss_app_t *app;
+    void *app_data;
+    struct moss__worker_counters *counters; /* in shared memory under a master */
+    struct moss__listener listeners[MOSS__BIND_MAX];
+    size_t listener_count;
+    struct moss__conn_entry *conns;   /* live connections */
+    struct moss__stream_server *stream;     /* the stream server's state (stream_server.c) */
+    int draining;                     /* no new requests; close idle connections */
+    FILE *access_log;                 /* NULL: off */
+    FILE *error_log;
+};
+
+/* Serves HTTP/1.1 on conn until the peer closes, a limit or an error ends it,
+ * or the worker drains; a moss__serve_fn. Marks entry->idle while it waits
+ * for a next request, so a drain can close it at once. */
+void moss__http_serve(struct moss__worker *w, struct moss__conn_entry *entry);
+
+/* Reads and applies a PROXY v1 or v2 header at the start of conn when its
+ * source is trusted; 0, or -1 with errno (EPROTO: malformed or missing,
+ * EPERM: untrusted source) and the connection is to be closed. */
+int moss__proxy_protocol_read(struct moss__worker *w, struct moss__conn *conn,
+                              int64_t deadline);
+
+/* Logs one line to the error log: "moss[pid]: " + the formatted message. */
+void moss__worker_log(struct moss__worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- the stream server (stream_server.c) ---------------------------------- */
+
+/* Starts one accept loop greenlet per listener of w. Each accepted
+ * connection gets an entry on w->conns, a buffer of w->config->max_header_size
+ * bytes and its own greenlet, which reads a PROXY header first on a
+ * proxy_protocol listener, then runs w->serve, then closes the fd. At most
+ * w->config->max_connections connections live at once: at the limit the
+ * accept loops wait before accepting. Needs w->config, w->serve and
+ * w->counters. 0, or -1 with errno (EALREADY: already started for w). */
+int moss__stream_server_start(struct moss__worker *w);
+
+/* Stops accepting: kills the accept loops and waits for them to end. The
+ * listeners stay open (their creator owns them); connections go on. */
+void moss__stream_server_stop(struct moss__worker *w);
+
+/* Cancels connections' greenlets: only those marked idle (a drain), or all.
+ * Their blocking calls fail with ECANCELED, so they unwind and close. Does
+ * not wait: moss__stream_server_join for that. */
+void moss__stream_server_kill(struct moss__worker *w, int idle_only);
+
+/* Waits until w has no connection left: 0, or -1 with errno (ETIMEDOUT,
+ * ECANCELED; EINVAL if the server was never started). */
+int moss__stream_server_join(struct moss__worker *w, int64_t deadline);
+
+/* Frees what start allocated, once stopped and without connections: 0, or -1
+ * with EBUSY (still accepting, or connections left). */
+int moss__stream_server_free(struct moss__worker *w);
+
+/* ---- the worker's run loop (worker.c) ------------------------------------- */
+
+/* Serves w until a signal ends it: starts the stream server and prints
+ * "moss: serving on ADDRESS" per listener to the error log, refreshes the
+ * hub counters every 100 ms, then on SIGTERM drains (stops accepting, sets
+ * w->draining, closes idle connections, waits up to graceful_timeout_ms for
+ * the others, then cancels them), on SIGINT or SIGQUIT cancels every
+ * connection at once. Needs w's config, serve, counters, listeners and
+ * logs set; leaves the app and the listeners to the caller. 0 after a
+ * stop, or -1 with errno if it could not start. */
+int moss__worker_run(struct moss__worker *w);
+
+#endif
