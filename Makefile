@@ -53,7 +53,7 @@ WARN     += -Werror
 endif
 OPT      ?= -O2 -g
 CFLAGS   ?=
-CPPFLAGS := -Iinclude -D_GNU_SOURCE
+CPPFLAGS = -Iinclude -D_GNU_SOURCE $(INIH_CFLAGS)
 BASEFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -pthread -fstack-clash-protection \
              -fno-omit-frame-pointer $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all)
 ALLCFLAGS := $(BASEFLAGS) $(CFLAGS)
@@ -76,7 +76,9 @@ LIB_OBJ  := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRC)) \
 # Debian's libev-dev and libhttp-parser-dev ship no pkg-config files.
 EV_LIBS  := -lev
 HTTP_PARSER_LIBS := -lhttp_parser
-LIB_LIBS := $(if $(CROSS),,$(EV_LIBS) $(HTTP_PARSER_LIBS) -ldl) -pthread
+INIH_CFLAGS := $(if $(CROSS),,$(shell pkg-config --cflags inih 2>/dev/null))
+INIH_LIBS := $(if $(CROSS),,$(shell pkg-config --libs inih 2>/dev/null))
+LIB_LIBS := $(if $(CROSS),,$(EV_LIBS) $(HTTP_PARSER_LIBS) $(INIH_LIBS) -ldl) -pthread
 
 EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
 

@@ -628,10 +628,10 @@ static const char markdown_head[] =
     "     A test keeps this file equal to that output: edit the table, then regenerate. -->\n"
     "\n"
     "Every setting is a long command-line flag, `--name VALUE` or `--name=VALUE`\n"
-    "(`-b ADDR` is short for `--bind ADDR`); configuration files (`-c`, not\n"
-    "supported yet) will use the same names as keys. A value is checked when it is\n"
-    "set: an unknown name, a malformed value or one out of range stops moss with\n"
-    "the reason, and moss exits with status 2.\n"
+    "(`-b ADDR` is short for `--bind ADDR`), and a key of the configuration file\n"
+    "(`-c FILE`, below). A value is checked when it is set: an unknown name, a\n"
+    "malformed value or one out of range stops moss with the reason, and moss\n"
+    "exits with status 2 (a bad flag) or 1 (a bad file).\n"
     "\n"
     "Value types:\n"
     "\n"
@@ -644,6 +644,38 @@ static const char markdown_head[] =
     "\n"
     "| setting | type | default | range | description |\n"
     "|---|---|---|---|---|\n";
+
+static const char markdown_tail[] =
+    "\n"
+    "## The configuration file\n"
+    "\n"
+    "`moss -c FILE` (or `--config FILE`) reads settings from an INI file, one\n"
+    "`key = value` a line, the keys being the setting names above. The keys go\n"
+    "outside any section or in a single optional `[moss]` section; any other\n"
+    "section is an error. Lines starting with `;` or `#` are comments, as is the\n"
+    "rest of a line after ` ;`; blanks around keys and values are ignored. `bind`\n"
+    "may be given several times: the file's binds replace the default.\n"
+    "\n"
+    "```ini\n"
+    "[moss]\n"
+    "bind = 0.0.0.0:8080\n"
+    "bind = [::]:8080\n"
+    "max_body_size = 8m   ; uploads\n"
+    "access_log = /var/log/moss/access.log\n"
+    "```\n"
+    "\n"
+    "Every value is checked as a flag's is. An unknown key, a bad or out-of-range\n"
+    "value, a syntax error, a line too long (about 200 bytes, libinih's limit) or a\n"
+    "file that cannot be read stops moss with status 1 and the first error as\n"
+    "`FILE:LINE: key: reason`; nothing is silently ignored.\n"
+    "\n"
+    "Flags override the file: `moss -c moss.ini --max_headers 50` takes every\n"
+    "setting from the file but `max_headers`. A `bind` among the flags replaces all\n"
+    "of the file's binds.\n"
+    "\n"
+    "`moss -t -c FILE` (`--test`) checks the configuration, the file and the flags,\n"
+    "and exits: status 0 with `moss: configuration FILE is ok`, or status 1 with\n"
+    "the error.\n";
 
 int moss__settings_markdown(FILE *out)
 {
@@ -658,5 +690,6 @@ int moss__settings_markdown(FILE *out)
                 s->repeatable ? ", repeatable" : "",
                 s->default_text[0] != '\0' ? s->default_text : "\"\"", range, s->help);
     }
+    fputs(markdown_tail, out);
     return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

@@ -24,6 +24,15 @@ void moss__settings_usage(FILE *out);
  * errno on a write error. */
 int moss__settings_markdown(FILE *out);
 
+/* Applies the INI file at path to config (config/ini.c): each key a
+ * setting name, outside any section or in [moss], each value set through
+ * moss_config_set; bind accumulates. Stops at the first error: -1 with
+ * errno (EINVAL for the content, else open's or read's) and, in error,
+ * "FILE:LINE: key: reason" (or "FILE: open: reason"). Other settings of
+ * the file may stay applied: discard the config on error. 0 on success. */
+int moss__config_load_file(moss_config_t *config, const char *path, char *error,
+                           size_t error_len);
+
 /* Parses a bind address as written: "IPv4:PORT", "[IPv6]:PORT" (port 0 to
  * 65535) or "unix:/PATH" (absolute, fitting sun_path). Fills *addr and *len
  * when addr is not NULL. 0, or -1 with errno EINVAL and a reason in *error

@@ -1,27 +1,48 @@
-/* The moss command: turns the command line into a config, one setting per
- * flag through the table in config/settings.c, and serves it.
+/* The moss command: turns the command line (and the INI file of -c) into a
+ * config, one setting per flag or key through the table in
+ * config/settings.c, and serves it, or with -t only checks it.
  *
- * Exit status: 0 after a clean stop (or -v, -h), 1 if the server could not
- * start, 2 for a bad command line. */
+ * Exit status: 0 after a clean stop (or -v, -h, a good -t), 1 if the
+ * server could not start or the configuration is bad (a file that does not
+ * load; with -t, any bad value), 2 for a bad command line. */
 #include "../config/settings.h"
 #include "moss.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAIN_SERVE (-1) /* main_parse: go on and serve */
+#define MAIN_CONFIG_ERROR 1
 #define MAIN_USAGE_ERROR 2
 
+/* A setting given on the command line, applied after the file. */
+struct main_flag {
+    char name[64];
+    int short_bind;            /* given as -b */
+    const char *value;
+};
+
+struct main_cmd {
+    struct main_flag *flags;   /* argc of them at most */
+    int count;
+    const char *config_path;   /* -c, or NULL */
+    int test;                  /* -t */
+};
+
 static const char main_usage[] =
-    "usage: moss [-b ADDR]... [--app FILE.so] [--NAME VALUE]... [-v] [-h]\n"
+    "usage: moss [-c FILE] [-t] [-b ADDR]... [--app FILE.so] [--NAME VALUE]... [-v] [-h]\n"
     "\n"
     "Serves HTTP/1.1 on every bind address (default 127.0.0.1:8080) with the app\n"
     "(default: the built-in demo app) until SIGTERM (graceful drain) or SIGINT.\n"
     "\n"
-    "  -b ADDR        short for --bind ADDR\n"
-    "  -v, --version  print the version and exit\n"
-    "  -h, --help     print this help and exit\n"
+    "  -c, --config FILE  read settings from an INI file: the names below as keys,\n"
+    "                     outside any section or in [moss]; flags override it\n"
+    "  -t, --test         check the configuration (file and flags), then exit\n"
+    "  -b ADDR            short for --bind ADDR\n"
+    "  -v, --version      print the version and exit\n"
+    "  -h, --help         print this help and exit\n"
     "\n"
     "Settings, each --NAME VALUE or --NAME=VALUE (docs/settings.md):\n";
 
@@ -31,8 +52,6 @@ static const struct {
     const char *flag;
     const char *what;
 } main_later[] = {
-    {"-c", "configuration files"},
-    {"-t", "testing the configuration"},
     {"-w", "several worker processes"},
     {"--admin", "the admin endpoint"},
     {"--pid", "pid files"},
@@ -43,7 +62,7 @@ static void main_hint(void)
     fputs("moss: run 'moss -h' for the flags\n", stderr);
 }
 
-/* -1 (after saying so) if arg is one of main_later, as "-c", "-cFILE",
+/* -1 (after saying so) if arg is one of main_later, as "-w", "-w4",
  * "--admin" or "--admin=ADDR". */
 static int main_refuse_later(const char *arg)
 {
@@ -61,51 +80,75 @@ static int main_refuse_later(const char *arg)
     return 0;
 }
 
-static int main_set(moss_config_t *config, const char *flag, const char *name,
-                    const char *value)
+/* -c FILE, -cFILE, --config FILE, --config=FILE, -t or --test at argv[*i]:
+ * 1 if it was one (*i stepped past a value), 0 if not, -1 (said) if bad. */
+static int main_option(struct main_cmd *cmd, int argc, char **argv, int *i)
 {
-    const char *why = "invalid";
+    const char *arg = argv[*i], *value = NULL;
 
-    if (moss_config_set(config, name, value, &why) == 0)
+    if (strcmp(arg, "-t") == 0 || strcmp(arg, "--test") == 0) {
+        cmd->test = 1;
+        return 1;
+    }
+    if (strncmp(arg, "--config=", 9) == 0)
+        value = arg + 9;
+    else if (strncmp(arg, "-c", 2) == 0 && arg[2] != '\0')
+        value = arg + 2;
+    else if (strcmp(arg, "-c") != 0 && strcmp(arg, "--config") != 0)
         return 0;
-    fprintf(stderr, "moss: %s: '%s': %s\n", flag, value, why);
-    return -1;
+    if (value == NULL && *i + 1 < argc)
+        value = argv[++*i];
+    if (value == NULL || value[0] == '\0') {
+        fputs("moss: -c: needs a file\n", stderr);
+        return -1;
+    }
+    if (cmd->config_path != NULL) {
+        fputs("moss: -c: given more than once\n", stderr);
+        return -1;
+    }
+    cmd->config_path = value;
+    return 1;
 }
 
-/* "--name VALUE", "--name=VALUE", "-b ADDR" or "-bADDR" at argv[*i]; steps
- * *i past the value. */
-static int main_setting(moss_config_t *config, int argc, char **argv, int *i)
+/* "--name VALUE", "--name=VALUE", "-b ADDR" or "-bADDR" at argv[*i] into
+ * the next of cmd->flags, the name checked, the value not yet; steps *i
+ * past the value. */
+static int main_flag(struct main_cmd *cmd, int argc, char **argv, int *i)
 {
-    const char *arg = argv[*i], *eq = strchr(arg, '='), *value = NULL;
-    char name[64], flag[72];
+    struct main_flag *f = &cmd->flags[cmd->count];
+    const char *arg = argv[*i], *eq = strchr(arg, '=');
 
-    if (strncmp(arg, "-b", 2) == 0) {
-        snprintf(name, sizeof(name), "bind");
-        snprintf(flag, sizeof(flag), "-b");
-        value = arg[2] != '\0' ? arg + 2 : NULL;
+    f->short_bind = strncmp(arg, "-b", 2) == 0;
+    if (f->short_bind) {
+        snprintf(f->name, sizeof(f->name), "bind");
+        f->value = arg[2] != '\0' ? arg + 2 : NULL;
     } else {
-        snprintf(name, sizeof(name), "%.*s", eq != NULL ? (int)(eq - arg) - 2 : 63, arg + 2);
-        snprintf(flag, sizeof(flag), "--%s", name);
-        value = eq != NULL ? eq + 1 : NULL;
-        if (strncmp(arg, "--", 2) != 0 || moss__setting_find(name) == NULL) {
+        snprintf(f->name, sizeof(f->name), "%.*s", eq != NULL ? (int)(eq - arg) - 2 : 63,
+                 arg + 2);
+        f->value = eq != NULL ? eq + 1 : NULL;
+        if (strncmp(arg, "--", 2) != 0 || moss__setting_find(f->name) == NULL) {
             fprintf(stderr, "moss: unknown argument '%s'\n", arg);
             return -1;
         }
     }
-    if (value == NULL && *i + 1 < argc)
-        value = argv[++*i];
-    if (value == NULL) {
-        fprintf(stderr, "moss: %s: needs a value\n", flag);
+    if (f->value == NULL && *i + 1 < argc)
+        f->value = argv[++*i];
+    if (f->value == NULL) {
+        fprintf(stderr, "moss: %s%s: needs a value\n", f->short_bind ? "-b" : "--",
+                f->short_bind ? "" : f->name);
         return -1;
     }
-    return main_set(config, flag, name, value);
+    cmd->count++;
+    return 0;
 }
 
-/* Applies the command line to config: MAIN_SERVE, or the exit status. */
-static int main_parse(moss_config_t *config, int argc, char **argv)
+/* Reads the command line into cmd: MAIN_SERVE, or the exit status (after
+ * -v, -h or an error). */
+static int main_parse(struct main_cmd *cmd, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        int option;
 
         if (strcmp(arg, "-v") == 0 || strcmp(arg, "--version") == 0) {
             printf("moss %s\n", moss_version());
@@ -118,7 +161,9 @@ static int main_parse(moss_config_t *config, int argc, char **argv)
         }
         if (strcmp(arg, "--settings-markdown") == 0) /* hidden: writes docs/settings.md */
             return moss__settings_markdown(stdout) == 0 ? 0 : 1;
-        if (main_refuse_later(arg) == -1 || main_setting(config, argc, argv, &i) == -1) {
+        if (main_refuse_later(arg) == -1 ||
+            (option = main_option(cmd, argc, argv, &i)) == -1 ||
+            (option == 0 && main_flag(cmd, argc, argv, &i) == -1)) {
             main_hint();
             return MAIN_USAGE_ERROR;
         }
@@ -126,18 +171,66 @@ static int main_parse(moss_config_t *config, int argc, char **argv)
     return MAIN_SERVE;
 }
 
+/* The file, then the flags over it; a bind among the flags replaces the
+ * file's binds. MAIN_SERVE, or the exit status after saying why. */
+static int main_configure(moss_config_t *config, const struct main_cmd *cmd)
+{
+    char error[MOSS__PATH_MAX + 256];
+    const char *why = "invalid";
+
+    if (cmd->config_path != NULL &&
+        moss__config_load_file(config, cmd->config_path, error, sizeof(error)) == -1) {
+        fprintf(stderr, "moss: %s\n", error);
+        return MAIN_CONFIG_ERROR;
+    }
+    for (int i = 0; i < cmd->count; i++)
+        if (strcmp(cmd->flags[i].name, "bind") == 0)
+            config->bind_set = 0; /* the first flag bind drops the file's */
+    for (int i = 0; i < cmd->count; i++) {
+        const struct main_flag *f = &cmd->flags[i];
+
+        if (moss_config_set(config, f->name, f->value, &why) == -1) {
+            fprintf(stderr, "moss: %s%s: '%s': %s\n", f->short_bind ? "-b" : "--",
+                    f->short_bind ? "" : f->name, f->value, why);
+            if (cmd->test)
+                return MAIN_CONFIG_ERROR;
+            main_hint();
+            return MAIN_USAGE_ERROR;
+        }
+    }
+    return MAIN_SERVE;
+}
+
+/* Parses, configures, then checks (-t) or serves: the exit status. */
+static int main_run(moss_config_t *config, struct main_cmd *cmd, int argc, char **argv)
+{
+    int status = main_parse(cmd, argc, argv);
+
+    if (status == MAIN_SERVE)
+        status = main_configure(config, cmd);
+    if (status == MAIN_SERVE && cmd->test) {
+        if (cmd->config_path != NULL)
+            printf("moss: configuration %s is ok\n", cmd->config_path);
+        else
+            printf("moss: configuration is ok\n");
+        return 0;
+    }
+    if (status == MAIN_SERVE)
+        status = moss_serve(config, NULL) == 0 ? 0 : 1;
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     moss_config_t *config = moss_config_new();
-    int status;
+    struct main_cmd cmd = {.flags = calloc((size_t)argc + 1, sizeof(struct main_flag))};
+    int status = 1;
 
-    if (config == NULL) {
+    if (config == NULL || cmd.flags == NULL)
         fprintf(stderr, "moss: %s\n", strerror(errno));
-        return 1;
-    }
-    status = main_parse(config, argc, argv);
-    if (status == MAIN_SERVE)
-        status = moss_serve(config, NULL) == 0 ? 0 : 1;
+    else
+        status = main_run(config, &cmd, argc, argv);
+    free(cmd.flags);
     moss_config_free(config);
     return status;
 }

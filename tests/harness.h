@@ -56,6 +56,7 @@ extern const struct moss_test_case moss_test_example_cases[];
 extern const struct moss_test_case moss_test_http_cases[];
 extern const struct moss_test_case moss_test_stream_cases[];
 extern const struct moss_test_case moss_test_config_cases[];
+extern const struct moss_test_case moss_test_config_file_cases[];
 extern const struct moss_test_case moss_test_server_cases[];
 
 struct moss_test_table {

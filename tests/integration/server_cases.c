@@ -809,8 +809,9 @@ static void case_cli_bad_flags(void)
     CLI(2, "moss: --backlog: needs a value", "--backlog");
     CLI(2, "unknown argument '--bogus'", "--bogus", "1");
     CLI(2, "unknown argument 'serve'", "serve");
-    CLI(2, "moss: -c: not supported yet", "-c", "moss.ini");
-    CLI(2, "moss: -t: not supported yet", "-t");
+    CLI(2, "moss: -c: needs a file", "-c");
+    CLI(2, "moss: -c: given more than once", "-c", "a.ini", "--config=b.ini");
+    CLI(2, "unknown argument '--test=1'", "--test=1");
     CLI(2, "moss: -w: not supported yet", "-w", "4");
     CLI(2, "moss: --admin: not supported yet", "--admin=127.0.0.1:9000");
     CLI(2, "moss: --pid: not supported yet", "--pid", "/run/moss.pid");
@@ -820,7 +821,7 @@ static void case_cli_version_help(void)
 {
     CLI(0, "moss " MOSS_VERSION "\n", "-v");
     CLI(0, "moss " MOSS_VERSION "\n", "--version");
-    CLI(0, "usage: moss [-b ADDR]...", "-h");
+    CLI(0, "usage: moss [-c FILE] [-t] [-b ADDR]...", "-h");
     CLI(0, "--keepalive_timeout TIME", "--help");
 }
 
