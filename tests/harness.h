@@ -7,6 +7,8 @@
 #define MOSS_TESTS_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 struct moss_test_case {
     const char *name;
@@ -42,6 +44,21 @@ void test_client_timeouts(int fd);
 void send_all(int fd, const void *buf, size_t len);
 /* Reads exactly len bytes; the peer closing first fails the case. */
 void recv_exactly(int fd, void *buf, size_t len);
+
+/* Child processes and ports (tests/integration/process.c). */
+int64_t test_clock_ms(void);                  /* monotonic */
+void test_pause_ms(int ms);
+int test_output_file(void);                   /* an unlinked file in /tmp */
+char *test_output_read(int fd, char *buf, size_t cap); /* its first cap-1 bytes */
+/* Starts argv[0] (searched on PATH), stdout and stderr to out_fd, stdin
+ * from /dev/null; the child dies with the test process. */
+pid_t test_spawn(char *const argv[], int out_fd);
+/* Waits up to timeout_ms for pid to exit: 0 with *status, or -1 (pid is
+ * left running: the caller ends it). */
+int test_wait_exit(pid_t pid, int timeout_ms, int *status);
+/* A loopback port nothing listens on just now; another process may take it
+ * before the caller binds it, so callers retry. */
+unsigned test_free_port(void);
 
 #define TEST_ASSERT(cond) ((cond) ? (void)0 : moss_test_fail(#cond, __FILE__, __LINE__))
 

@@ -47,110 +47,22 @@ struct server {
     int log_fd;                /* its stdout and stderr: an unlinked file */
 };
 
-static int64_t clock_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
-/* An anonymous file to collect a child's output in. */
-static int output_file(void)
-{
-    char path[] = "/tmp/moss-test-XXXXXX";
-    int fd = mkstemp(path);
-
-    TEST_ASSERT(fd != -1);
-    unlink(path);
-    return fd;
-}
-
-/* What the child wrote so far (its first cap - 1 bytes), NUL-ended. */
-static char *output_read(int fd, char *buf, size_t cap)
-{
-    ssize_t n = pread(fd, buf, cap - 1, 0);
-
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
-}
-
-/* Starts argv[0] (searched on PATH) with stdout and stderr to out_fd. The
- * child dies with the test process. */
-static pid_t spawn(char *const argv[], int out_fd)
-{
-    pid_t parent = getpid(), pid = fork();
-
-    TEST_ASSERT(pid != -1);
-    if (pid != 0)
-        return pid;
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-        _exit(126);
-    signal(SIGPIPE, SIG_DFL);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(out_fd, STDERR_FILENO);
-    close(STDIN_FILENO);
-    open("/dev/null", O_RDONLY);
-    execvp(argv[0], argv);
-    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-}
-
-/* Waits up to timeout_ms for pid to exit: 0 with *status, or -1. */
-static int wait_exit(pid_t pid, int timeout_ms, int *status)
-{
-    int64_t end = clock_ms() + timeout_ms;
-
-    do {
-        pid_t got = waitpid(pid, status, WNOHANG);
-
-        TEST_ASSERT(got != -1);
-        if (got == pid)
-            return 0;
-        pause_ms(5);
-    } while (clock_ms() < end);
-    return -1;
-}
-
 /* Runs argv to its end (bounded); its exit status (or 128 + signal), and
  * its output in out. */
 static int run(char *const argv[], char *out, size_t cap)
 {
-    int fd = output_file(), status = 0;
-    pid_t pid = spawn(argv, fd);
+    int fd = test_output_file(), status = 0;
+    pid_t pid = test_spawn(argv, fd);
 
-    if (wait_exit(pid, RUN_WAIT_MS * SLOW, &status) == -1) {
+    if (test_wait_exit(pid, RUN_WAIT_MS * SLOW, &status) == -1) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         fprintf(stderr, "%s did not end within %d ms\n", argv[0], RUN_WAIT_MS);
         TEST_ASSERT(!"command timed out");
     }
-    output_read(fd, out, cap);
+    test_output_read(fd, out, cap);
     close(fd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* A loopback port nothing listens on just now. The server binds it a moment
- * later, so another process may take it first: server_start retries. */
-static unsigned free_port(void)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET};
-    socklen_t len = sizeof(addr);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    TEST_ASSERT(fd != -1);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    TEST_ASSERT(bind(fd, (struct sockaddr *)&addr, len) == 0);
-    TEST_ASSERT(getsockname(fd, (struct sockaddr *)&addr, &len) == 0);
-    close(fd);
-    return ntohs(addr.sin_port);
 }
 
 /* MOSS_BIN -b 127.0.0.1:PORT extra... into argv (which has room for 32). */
@@ -174,15 +86,15 @@ static void server_argv(char **argv, char *bind, size_t cap, unsigned port,
 static int server_wait_ready(struct server *s)
 {
     static char log[LOG_CAP];
-    int64_t end = clock_ms() + START_WAIT_MS * SLOW;
+    int64_t end = test_clock_ms() + START_WAIT_MS * SLOW;
     int status;
 
-    while (clock_ms() < end) {
-        if (strstr(output_read(s->log_fd, log, sizeof(log)), "serving on") != NULL)
+    while (test_clock_ms() < end) {
+        if (strstr(test_output_read(s->log_fd, log, sizeof(log)), "serving on") != NULL)
             return 0;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid)
             return -1;
-        pause_ms(5);
+        test_pause_ms(5);
     }
     kill(s->pid, SIGKILL);
     waitpid(s->pid, &status, 0);
@@ -200,13 +112,13 @@ static struct server server_start(const char *const *extra)
     struct server s = {0};
 
     for (int attempt = 0; attempt < 5; attempt++) {
-        s.port = free_port();
+        s.port = test_free_port();
         server_argv(argv, bind, sizeof(bind), s.port, extra);
-        s.log_fd = output_file();
-        s.pid = spawn(argv, s.log_fd);
+        s.log_fd = test_output_file();
+        s.pid = test_spawn(argv, s.log_fd);
         if (server_wait_ready(&s) == 0)
             return s;
-        output_read(s.log_fd, log, sizeof(log));
+        test_output_read(s.log_fd, log, sizeof(log));
         close(s.log_fd);
         if (strstr(log, "in use") == NULL) {
             fprintf(stderr, "moss exited before serving:\n%s\n", log);
@@ -225,7 +137,7 @@ static void server_stop(struct server *s)
     int status = 0;
 
     TEST_ASSERT(kill(s->pid, SIGTERM) == 0);
-    if (wait_exit(s->pid, STOP_WAIT_MS * SLOW, &status) == -1) {
+    if (test_wait_exit(s->pid, STOP_WAIT_MS * SLOW, &status) == -1) {
         kill(s->pid, SIGKILL);
         waitpid(s->pid, &status, 0);
         fprintf(stderr, "moss still running %d ms after SIGTERM\n", STOP_WAIT_MS);
@@ -233,7 +145,7 @@ static void server_stop(struct server *s)
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fprintf(stderr, "moss ended with status %#x:\n%s\n", status,
-                output_read(s->log_fd, log, sizeof(log)));
+                test_output_read(s->log_fd, log, sizeof(log)));
     close(s->log_fd);
     TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
@@ -391,7 +303,7 @@ static void case_two_binds(void)
 {
     char second[64];
     const char *extra[] = {"-b", second, SMALL_LIMITS, NULL};
-    unsigned port2 = free_port();
+    unsigned port2 = test_free_port();
     struct server s;
     struct reply *r;
 
@@ -481,11 +393,11 @@ static void case_not_found_and_method(void)
 static void case_sleep(void)
 {
     struct server s = server_start(small_limits);
-    int64_t start = clock_ms();
+    int64_t start = test_clock_ms();
     struct reply *r = request(s.port, "GET /sleep?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n");
 
     TEST_ASSERT(r->status == 200 && body_is(r, "slept 200 ms\n"));
-    TEST_ASSERT(clock_ms() - start >= 200);
+    TEST_ASSERT(test_clock_ms() - start >= 200);
     r = request(s.port, "GET /sleep?ms=abc HTTP/1.1\r\nHost: t\r\n\r\n");
     TEST_ASSERT(r->status == 400);
     r = request(s.port, "GET /sleep?ms=600001 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -500,7 +412,7 @@ static void case_sleep(void)
 static void case_fetch(void)
 {
     struct server s = server_start(small_limits);
-    unsigned dead = free_port();
+    unsigned dead = test_free_port();
     char req[256];
     struct reply *r;
 
@@ -539,7 +451,7 @@ static void *client_run(void *arg)
 {
     struct client *c = arg;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
-    int64_t start = clock_ms(), deadline = moss_now() + 2 * IO_WAIT_MS;
+    int64_t start = test_clock_ms(), deadline = moss_now() + 2 * IO_WAIT_MS;
     struct reply *r = malloc(sizeof(*r) + 65536);
     int fd = moss_socket(AF_INET, SOCK_STREAM, 0);
     size_t got = 0;
@@ -562,7 +474,7 @@ static void *client_run(void *arg)
     if (n > 0)
         c->status = r->status;
 out:
-    c->elapsed_ms = clock_ms() - start;
+    c->elapsed_ms = test_clock_ms() - start;
     if (fd != -1)
         moss_close(fd);
     free(r);
@@ -578,7 +490,7 @@ static void case_concurrent_sleep(void)
     static struct client clients[SLEEPERS];
     static moss_greenlet_t *g[SLEEPERS];
     struct server s = server_start(small_limits);
-    int64_t start = clock_ms(), elapsed;
+    int64_t start = test_clock_ms(), elapsed;
 
     for (int i = 0; i < SLEEPERS; i++) {
         clients[i] = (struct client){.port = s.port,
@@ -588,7 +500,7 @@ static void case_concurrent_sleep(void)
     }
     for (int i = 0; i < SLEEPERS; i++)
         TEST_ASSERT(moss_join(g[i], moss_now() + 4 * IO_WAIT_MS, NULL) == 0);
-    elapsed = clock_ms() - start;
+    elapsed = test_clock_ms() - start;
     for (int i = 0; i < SLEEPERS; i++)
         TEST_ASSERT(clients[i].status == 200);
     fprintf(stderr, "concurrent_sleep: %d x /sleep?ms=500 in %lld ms\n", SLEEPERS,
@@ -756,7 +668,7 @@ static void expect_plugin_refused(const char *name, const char *reason)
     int status;
 
     plugin_path(path, sizeof(path), name);
-    server_argv(argv, bind, sizeof(bind), free_port(), extra);
+    server_argv(argv, bind, sizeof(bind), test_free_port(), extra);
     status = run(argv, out, sizeof(out));
     if (status == 0 || strstr(out, path) == NULL || strstr(out, reason) == NULL)
         fprintf(stderr, "--app %s: exit %d, output:\n%s\n", name, status, out);
@@ -835,7 +747,7 @@ static void case_cli_settings_markdown(void)
 
     TEST_ASSERT(argv[0] != NULL);
     TEST_ASSERT(fd != -1);
-    output_read(fd, file, sizeof(file));
+    test_output_read(fd, file, sizeof(file));
     close(fd);
     TEST_ASSERT(run(argv, out, sizeof(out)) == 0);
     if (strcmp(out, file) != 0)

@@ -224,71 +224,25 @@ static void case_bind_accumulates(void)
 
 /* ---- the binary ------------------------------------------------------------------- */
 
-static int64_t clock_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* MOSS_BIN args... (NULL-ended), its stdout and stderr into out_fd. */
 static pid_t bin_spawn(const char *const *args, int out_fd)
 {
     char *argv[16];
     int n = 0;
-    pid_t parent = getpid(), pid;
 
     argv[n++] = getenv("MOSS_BIN");
     TEST_ASSERT(argv[0] != NULL);
     while (*args != NULL && n < 15)
         argv[n++] = (char *)*args++;
     argv[n] = NULL;
-    pid = fork();
-    TEST_ASSERT(pid != -1);
-    if (pid != 0)
-        return pid;
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-        _exit(126);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(out_fd, STDERR_FILENO);
-    execv(argv[0], argv);
-    _exit(127);
-}
-
-/* An unlinked file for a child's output. */
-static int output_file(void)
-{
-    char path[] = "/tmp/moss-out-XXXXXX";
-    int fd = mkstemp(path);
-
-    TEST_ASSERT(fd != -1);
-    unlink(path);
-    return fd;
-}
-
-static char *output_read(int fd, char *buf, size_t cap)
-{
-    ssize_t n = pread(fd, buf, cap - 1, 0);
-
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
+    return test_spawn(argv, out_fd);
 }
 
 /* Waits up to ms for pid: 0 with *status, or -1 after killing it. */
 static int wait_bounded(pid_t pid, int ms, int *status)
 {
-    int64_t end = clock_ms() + (int64_t)ms * SLOW;
-    struct timespec tick = {0, 5000000};
-
-    do {
-        pid_t got = waitpid(pid, status, WNOHANG);
-
-        TEST_ASSERT(got != -1);
-        if (got == pid)
-            return 0;
-        nanosleep(&tick, NULL);
-    } while (clock_ms() < end);
+    if (test_wait_exit(pid, ms * SLOW, status) == 0)
+        return 0;
     kill(pid, SIGKILL);
     waitpid(pid, status, 0);
     return -1;
@@ -298,11 +252,11 @@ static int wait_bounded(pid_t pid, int ms, int *status)
 static void expect_moss(int code, const char *want, const char *const *args)
 {
     static char out[8192];
-    int fd = output_file(), status = 0;
+    int fd = test_output_file(), status = 0;
     pid_t pid = bin_spawn(args, fd);
 
     TEST_ASSERT(wait_bounded(pid, RUN_WAIT_MS, &status) == 0);
-    output_read(fd, out, sizeof(out));
+    test_output_read(fd, out, sizeof(out));
     close(fd);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != code || strcmp(out, want) != 0)
         fprintf(stderr, "moss %s ...: status %#x (want exit %d), output:\n%s(want:\n%s)\n",
@@ -346,12 +300,12 @@ static void case_cli_test_bad(void)
 /* The server's output once it says "serving on", or NULL if it exited. */
 static const char *serve_wait(pid_t pid, int fd, char *log, size_t cap)
 {
-    int64_t end = clock_ms() + (int64_t)START_WAIT_MS * SLOW;
+    int64_t end = test_clock_ms() + (int64_t)START_WAIT_MS * SLOW;
     struct timespec tick = {0, 5000000};
     int status;
 
-    while (clock_ms() < end) {
-        if (strstr(output_read(fd, log, cap), "serving on") != NULL)
+    while (test_clock_ms() < end) {
+        if (strstr(test_output_read(fd, log, cap), "serving on") != NULL)
             return log;
         if (waitpid(pid, &status, WNOHANG) == pid)
             return NULL;
@@ -378,22 +332,6 @@ static int get_status(unsigned port)
     return atoi(reply + 9);
 }
 
-/* A loopback port nothing listens on just now (moss may lose it to
- * another process before it binds it: the caller retries). */
-static unsigned free_port(void)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET};
-    socklen_t len = sizeof(addr);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    TEST_ASSERT(fd != -1);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    TEST_ASSERT(bind(fd, (struct sockaddr *)&addr, len) == 0);
-    TEST_ASSERT(getsockname(fd, (struct sockaddr *)&addr, &len) == 0);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 /* The file binds an unusable unix socket and allows 1 header field; the
  * flags bind a free port and allow 100: moss serves the flags' port and
  * answers a 3-field request 200 (not 431). */
@@ -407,8 +345,8 @@ static void case_flags_override_file(void)
     pid_t pid = -1;
 
     for (int attempt = 0; attempt < 5 && up == NULL; attempt++) {
-        snprintf(bind, sizeof(bind), "127.0.0.1:%u", free_port());
-        fd = output_file();
+        snprintf(bind, sizeof(bind), "127.0.0.1:%u", test_free_port());
+        fd = test_output_file();
         pid = bin_spawn((const char *[]){"-c", f.path, "-b", bind, "--max_headers", "100",
                                           "--graceful_timeout", "1s", NULL}, fd);
         up = serve_wait(pid, fd, log, sizeof(log));

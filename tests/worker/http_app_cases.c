@@ -27,9 +27,7 @@ void http_case_date_and_server_headers(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "GET /hello HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\n\r\n"
                     "GET /nope HTTP/1.1\r\n\r\n");
     http_wire_read(fd, w, 3);
@@ -38,8 +36,7 @@ void http_case_date_and_server_headers(void)
         TEST_ASSERT(http_header_is(w, i, "Server", "moss"));
     }
     TEST_ASSERT(strstr(w->raw, "\r\nDate: ") != NULL && strstr(w->raw, "\r\nServer: moss\r\n"));
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -49,9 +46,7 @@ void http_case_request_accessors_and_response_api(void)
     int fd;
     char want[192];
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "GET /api?x&q=a%20b%2Bc+d&e=&%71=2 HTTP/1.1\r\n"
                     "Host: t\r\nX-Test: val  \r\n\r\n");
     http_wire_read(fd, w, 1);
@@ -63,8 +58,7 @@ void http_case_request_accessors_and_response_api(void)
     http_client_send(fd, "GET http://t/hello?z=1 HTTP/1.1\r\n\r\n");
     http_wire_read(fd, w, 2);
     TEST_ASSERT(w->status[1] == 200 && http_wire_body_is(w, 1, "hello\n"));
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -73,9 +67,7 @@ void http_case_handler_error_500_and_no_response_204(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "GET /fail HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\n\r\n"
                     "GET /hello HTTP/1.1\r\n\r\n");
     http_wire_read(fd, w, 3);
@@ -83,8 +75,7 @@ void http_case_handler_error_500_and_no_response_204(void)
     TEST_ASSERT(w->status[0] == 500 && w->status[1] == 204 && w->status[2] == 200);
     TEST_ASSERT(http_wire_header(w, 1, "Content-Length") == NULL && w->body_len[1] == 0);
     TEST_ASSERT(http_wire_body_is(w, 2, "hello\n") && !w->eof);
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -170,9 +161,7 @@ void http_case_kill_connection_mid_request(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "GET /slow HTTP/1.1\r\n\r\n");
     TEST_ASSERT(moss_sleep(30) == 0 && http_srv.count == 1);
     TEST_ASSERT(moss_kill(http_srv.conn[0]) == 0);
@@ -181,8 +170,7 @@ void http_case_kill_connection_mid_request(void)
     for (int i = 0; i < LONG_WAIT && http_seen.late_send_errno == 0; i++)
         TEST_ASSERT(moss_sleep(1) == 0); /* the orphaned handler wakes and unwinds */
     TEST_ASSERT(http_seen.late_send_errno == ECANCELED);
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -264,13 +252,10 @@ void http_case_counters_updated(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, request);
     http_wire_read(fd, w, 3);
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     TEST_ASSERT(http_counters.requests == 3);
     TEST_ASSERT(http_counters.status[MOSS__STATUS_2XX] == 1);
     TEST_ASSERT(http_counters.status[MOSS__STATUS_4XX] == 1);

@@ -121,4 +121,9 @@ void http_case_access_log_text(void);
 void http_case_access_log_json(void);
 void http_case_counters_updated(void);
 
+/* The usual case's start and end: default config, server started, one
+ * client connected (its fd); then that fd closed and the server stopped. */
+int http_session_open(void);
+void http_session_close(int fd);
+
 #endif

@@ -419,3 +419,16 @@ void http_expect_refused(const char *request, const char *status_line)
     TEST_ASSERT(w->count == 1 && http_header_is(w, 0, "Connection", "close"));
     free(w);
 }
+
+int http_session_open(void)
+{
+    http_config_defaults();
+    http_server_start();
+    return http_client_connect();
+}
+
+void http_session_close(int fd)
+{
+    TEST_ASSERT(moss_close(fd) == 0);
+    http_server_stop();
+}

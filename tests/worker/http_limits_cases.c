@@ -22,8 +22,7 @@ void http_case_max_requests_per_connection(void)
     http_client_send(fd, "GET /hello HTTP/1.1\r\n\r\n");
     http_wire_read_to_eof(fd, w);
     TEST_ASSERT(w->count == 2 && http_header_is(w, 1, "Connection", "close"));
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -172,8 +171,7 @@ void http_case_keepalive_idle_timeout_closes(void)
     http_wire_read_to_eof(fd, w);
     TEST_ASSERT(moss_now() - start >= 150 && moss_now() - start < 3000);
     TEST_ASSERT(w->count == 1); /* closed without a response */
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -194,7 +192,6 @@ void http_case_body_timeout(void)
     TEST_ASSERT(http_seen.read_errno == ETIMEDOUT);
     TEST_ASSERT(strncmp(w->raw, "HTTP/1.1 408 ", 13) == 0);
     TEST_ASSERT(http_header_is(w, 0, "Connection", "close"));
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }

@@ -12,9 +12,7 @@ void http_case_keep_alive_two_requests(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
     http_wire_read(fd, w, 1);
     http_client_send(fd, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -26,8 +24,7 @@ void http_case_keep_alive_two_requests(void)
     TEST_ASSERT(http_header_is(w, 0, "Content-Length", "6"));
     TEST_ASSERT(http_wire_header(w, 0, "Connection") == NULL);
     TEST_ASSERT(http_srv.count == 1 && http_seen.handled == 2); /* one connection */
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -36,9 +33,7 @@ void http_case_pipelined_requests_in_order(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
                     "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nabcde"
                     "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -47,8 +42,7 @@ void http_case_pipelined_requests_in_order(void)
     TEST_ASSERT(w->status[0] == 200 && http_wire_body_is(w, 0, "hello\n"));
     TEST_ASSERT(w->status[1] == 200 && http_wire_body_is(w, 1, "abcde"));
     TEST_ASSERT(w->status[2] == 200 && http_wire_body_is(w, 2, "hello chunked world"));
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -76,8 +70,7 @@ void http_case_http10_close_and_keep_alive(void)
     TEST_ASSERT(http_wire_header(w, 1, "Transfer-Encoding") == NULL);
     TEST_ASSERT(http_wire_header(w, 1, "Content-Length") == NULL);
     TEST_ASSERT(strstr(w->raw, "\r\n\r\nhello chunked world") != NULL);
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -103,9 +96,7 @@ void http_case_chunked_request_body_echoed(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "5;ext=1\r\nhello\r\n1\r\n \r\n");
     TEST_ASSERT(moss_sleep(20) == 0); /* the rest comes later: the reader waits */
@@ -117,8 +108,7 @@ void http_case_chunked_request_body_echoed(void)
     http_client_send(fd, "GET /hello HTTP/1.1\r\n\r\n");
     http_wire_read(fd, w, 2);
     TEST_ASSERT(w->count == 2 && http_wire_body_is(w, 1, "hello\n"));
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -127,9 +117,7 @@ void http_case_unread_body_drained(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "POST /noread HTTP/1.1\r\nContent-Length: 5\r\n\r\nab");
     http_wire_read(fd, w, 1);
     http_client_send(fd, "cde"); /* the rest of the body: drained after the response */
@@ -140,8 +128,7 @@ void http_case_unread_body_drained(void)
     TEST_ASSERT(http_wire_body_is(w, 0, "ok\n") && http_wire_body_is(w, 1, "ok\n"));
     TEST_ASSERT(http_wire_body_is(w, 2, "hello\n"));
     TEST_ASSERT(http_wire_header(w, 0, "Connection") == NULL);
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -150,9 +137,7 @@ void http_case_chunked_response_streamed(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "GET /stream HTTP/1.1\r\n\r\n");
     http_wire_read(fd, w, 1);
     TEST_ASSERT(w->status[0] == 200 && http_wire_body_is(w, 0, "hello chunked world"));
@@ -160,8 +145,7 @@ void http_case_chunked_response_streamed(void)
     TEST_ASSERT(http_wire_header(w, 0, "Content-Length") == NULL);
     TEST_ASSERT(strstr(w->raw, "\r\n\r\n6\r\nhello \r\n8\r\nchunked \r\n5\r\nworld\r\n0\r\n\r\n") !=
                 NULL);
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -170,9 +154,7 @@ void http_case_head_has_headers_no_body(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     w->head_mask = 1 | 2;
     http_client_send(fd, "HEAD /hello HTTP/1.1\r\n\r\nHEAD /stream HTTP/1.1\r\n\r\n"
                     "GET /hello HTTP/1.1\r\n\r\n");
@@ -184,8 +166,7 @@ void http_case_head_has_headers_no_body(void)
     /* no stray body bytes between the heads */
     TEST_ASSERT(strstr(w->raw, "\r\n\r\nHTTP/1.1 200 OK\r\n") != NULL);
     TEST_ASSERT(strstr(w->raw, "hello") == strstr(w->raw, "hello\n"));
-    TEST_ASSERT(moss_close(fd) == 0);
-    http_server_stop();
+    http_session_close(fd);
     free(w);
 }
 
@@ -194,9 +175,7 @@ void http_case_expect_100_continue(void)
     struct wire *w = http_wire_new();
     int fd;
 
-    http_config_defaults();
-    http_server_start();
-    fd = http_client_connect();
+    fd = http_session_open();
     http_client_send(fd, "POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     http_wire_read(fd, w, 1); /* the body goes only after the 100 */
     TEST_ASSERT(strcmp(w->raw, "HTTP/1.1 100 Continue\r\n\r\n") == 0);
