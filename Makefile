@@ -53,7 +53,7 @@ WARN     += -Werror
 endif
 OPT      ?= -O2 -g
 CFLAGS   ?=
-CPPFLAGS = -Iinclude -D_GNU_SOURCE $(INIH_CFLAGS)
+CPPFLAGS = -Iinclude -D_GNU_SOURCE $(INIH_CFLAGS) $(JANSSON_CFLAGS)
 BASEFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -pthread -fstack-clash-protection \
              -fno-omit-frame-pointer $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all)
 ALLCFLAGS := $(BASEFLAGS) $(CFLAGS)
@@ -69,7 +69,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 CORE_SRC := $(addprefix runtime/,greenlet.c greenlet_attr.c overflow.c stack.c thread.c \
               trace.c version.c)
 HUB_SRC  := $(filter-out $(CORE_SRC),$(wildcard runtime/*.c))
-WORKER_SRC := $(wildcard worker/*.c config/*.c)
+WORKER_SRC := $(wildcard worker/*.c config/*.c) $(filter-out master/main.c,$(wildcard master/*.c))
 LIB_SRC  := $(CORE_SRC) $(if $(CROSS),,$(HUB_SRC) $(WORKER_SRC))
 LIB_OBJ  := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRC)) \
             $(patsubst %,$(OBJ)/%.o,$(basename $(ARCH_SRC)))
@@ -78,7 +78,9 @@ EV_LIBS  := -lev
 HTTP_PARSER_LIBS := -lhttp_parser
 INIH_CFLAGS := $(if $(CROSS),,$(shell pkg-config --cflags inih 2>/dev/null))
 INIH_LIBS := $(if $(CROSS),,$(shell pkg-config --libs inih 2>/dev/null))
-LIB_LIBS := $(if $(CROSS),,$(EV_LIBS) $(HTTP_PARSER_LIBS) $(INIH_LIBS) -ldl) -pthread
+JANSSON_CFLAGS := $(if $(CROSS),,$(shell pkg-config --cflags jansson 2>/dev/null))
+JANSSON_LIBS := $(if $(CROSS),,$(shell pkg-config --libs jansson 2>/dev/null))
+LIB_LIBS := $(if $(CROSS),,$(EV_LIBS) $(HTTP_PARSER_LIBS) $(INIH_LIBS) $(JANSSON_LIBS) -ldl) -pthread
 
 EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
 
@@ -120,7 +122,7 @@ $(MOSS): $(OBJ)/master/main.o $(LIB_A)
 
 CORE_CASES_SRC   := $(addprefix tests/runtime/,greenlet_cases.c stack_cases.c tables_core.c trail.c)
 HUB_CASES_SRC    := $(filter-out $(CORE_CASES_SRC),$(wildcard tests/runtime/*.c)) \
-                    $(wildcard tests/worker/*.c tests/integration/*.c)
+                    $(wildcard tests/worker/*.c tests/master/*.c tests/integration/*.c)
 CORE_CASES_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(CORE_CASES_SRC))
 HUB_CASES_OBJ    := $(patsubst %.c,$(OBJ)/%.o,$(HUB_CASES_SRC))
 TEST_ARCH_HELPER := tests/arch/regs_$(if $(filter portable,$(ARCH)),$(HOST_ARCH),$(ARCH)).S

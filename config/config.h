@@ -12,6 +12,9 @@
 #define MOSS__BIND_MAX 16          /* listeners per server */
 #define MOSS__TRUSTED_MAX 32       /* PROXY protocol source networks */
 #define MOSS__PATH_MAX 4096
+#define MOSS__WORKERS_MAX 64       /* worker slots under one master */
+#define MOSS__NAME_MAX 64          /* user and group names */
+#define MOSS__TOKEN_MAX 256        /* the admin bearer token */
 
 enum moss__log_format { MOSS__LOG_TEXT, MOSS__LOG_JSON };
 
@@ -44,6 +47,19 @@ struct moss_config {
     enum moss__log_format access_log_format;
     char error_log[MOSS__PATH_MAX];    /* "-" stderr, else a file */
     char app[MOSS__PATH_MAX];          /* plugin .so, "" for the demo app */
+    /* the master */
+    int workers;                   /* worker processes; 0: one per online CPU */
+    char admin[MOSS__PATH_MAX];    /* admin listener address, "" off */
+    char admin_token[MOSS__TOKEN_MAX]; /* "" none, else required as a bearer token */
+    char pid_file[MOSS__PATH_MAX]; /* "" none */
+    char user[MOSS__NAME_MAX];     /* "" keep; else drop to it after binding */
+    char group[MOSS__NAME_MAX];    /* "" the user's primary group */
+    int cpu_affinity;              /* pin worker slot i to the i-th allowed CPU */
+    int reuse_port;                /* one SO_REUSEPORT socket per slot and address */
+    int unix_mode;                 /* mode of unix listener sockets */
+    int64_t worker_timeout_ms;     /* heartbeat age that gets a worker killed */
+    int64_t reload_timeout_ms;     /* for a new generation to be ready */
+    int64_t drain_grace_ms;        /* SIGTERM: /health 503 while serving, before draining */
 };
 
 #endif

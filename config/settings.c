@@ -24,6 +24,9 @@ enum setting_type {
     SETTING_ENUM,      /* one of choices, stored as its index */
     SETTING_ADDRESSES, /* bind: one address a value; max is the most */
     SETTING_NETWORKS,  /* comma-separated CIDRs, replaced whole; max is the most */
+    SETTING_AUTO_INT,  /* "auto" (stored as 0) or a decimal in min to max */
+    SETTING_OPTIONAL_ADDRESS, /* "off" (stored as "") or one address */
+    SETTING_MODE,      /* a file mode in octal, 0 to max */
     SETTING_TYPES
 };
 
@@ -93,6 +96,36 @@ static const struct moss__setting settings[] = {
     {"app", SETTING_STRING, FIELD(app), "", 0, MOSS__PATH_MAX - 1,
      "the app: a plugin .so that exports moss_app_init; empty for the built-in demo app", 0,
      NULL},
+    {"workers", SETTING_AUTO_INT, FIELD(workers), "auto", 1, MOSS__WORKERS_MAX,
+     "worker processes; auto is one per online CPU (-w N is short for --workers N)", 0, NULL},
+    {"admin", SETTING_OPTIONAL_ADDRESS, FIELD(admin), "127.0.0.1:8081", 0, MOSS__PATH_MAX - 1,
+     "where the master serves /health, /stats and /metrics, or off", 0, NULL},
+    {"admin_token", SETTING_STRING, FIELD(admin_token), "", 0, MOSS__TOKEN_MAX - 1,
+     "if set, the admin endpoints require 'Authorization: Bearer TOKEN'; set it when admin "
+     "is bound beyond loopback", 0, NULL},
+    {"pid", SETTING_STRING, FIELD(pid_file), "", 0, MOSS__PATH_MAX - 1,
+     "a file the master writes its pid to, and removes on exit; empty for none", 0, NULL},
+    {"user", SETTING_STRING, FIELD(user), "", 0, MOSS__NAME_MAX - 1,
+     "after binding, the master and workers run as this user; empty to stay as started", 0,
+     NULL},
+    {"group", SETTING_STRING, FIELD(group), "", 0, MOSS__NAME_MAX - 1,
+     "with user: the group to run as; empty for the user's primary group", 0, NULL},
+    {"cpu_affinity", SETTING_BOOL, FIELD(cpu_affinity), "off", 0, 1,
+     "pin worker slot i to the i-th CPU the master may run on", 0, NULL},
+    {"reuse_port", SETTING_BOOL, FIELD(reuse_port), "off", 0, 1,
+     "one SO_REUSEPORT socket per worker slot and TCP address, kept across reloads: the "
+     "kernel spreads connections over the workers", 0, NULL},
+    {"unix_mode", SETTING_MODE, FIELD(unix_mode), "0660", 0, 0777,
+     "the file mode of unix socket listeners, in octal", 0, NULL},
+    {"worker_timeout", SETTING_DURATION, FIELD(worker_timeout_ms), "30s", 100, 60 * MINUTE,
+     "a worker whose hub has not beaten its heartbeat for this long is killed and replaced",
+     0, NULL},
+    {"reload_timeout", SETTING_DURATION, FIELD(reload_timeout_ms), "60s", 100, 60 * MINUTE,
+     "on SIGHUP, how long the new workers have to become ready before the reload is rolled "
+     "back", 0, NULL},
+    {"drain_grace", SETTING_DURATION, FIELD(drain_grace_ms), "5s", 0, 10 * MINUTE,
+     "on SIGTERM, how long /health answers 503 while the workers still serve, so that a load "
+     "balancer takes the node out before the drain", 0, NULL},
 };
 
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -333,6 +366,49 @@ static int set_networks(struct moss_config *c, const struct moss__setting *s, co
     return 0;
 }
 
+/* workers: "auto" (0) or a count in range. */
+static int set_auto_int(struct moss_config *c, const struct moss__setting *s, const char *text,
+                        const char **why)
+{
+    if (strcmp(text, "auto") == 0) {
+        store_number(c, s, 0);
+        return 0;
+    }
+    if (set_number(c, s, text, why) == 0)
+        return 0;
+    if (strcmp(*why, setting_not_a(s->type)) == 0)
+        *why = "not auto or an integer";
+    return -1;
+}
+
+/* admin: "off" ("") or one address. */
+static int set_optional_address(struct moss_config *c, const struct moss__setting *s,
+                                const char *text, const char **why)
+{
+    if (strcmp(text, "off") == 0)
+        text = "";
+    else if (moss__address_parse(text, NULL, NULL, why) == -1)
+        return -1;
+    return set_string(c, s, text, why);
+}
+
+/* unix_mode: octal digits only, as chmod takes them. */
+static int set_mode(struct moss_config *c, const struct moss__setting *s, const char *text,
+                    const char **why)
+{
+    int64_t v = 0;
+    size_t i;
+
+    for (i = 0; text[i] >= '0' && text[i] <= '7' && i < 5; i++)
+        v = v * 8 + (text[i] - '0');
+    if (i == 0 || text[i] != '\0' || v > s->max) {
+        *why = "not an octal file mode (0 to 0777)";
+        return -1;
+    }
+    store_number(c, s, v);
+    return 0;
+}
+
 typedef int (*setting_parser)(struct moss_config *c, const struct moss__setting *s,
                               const char *text, const char **why);
 
@@ -341,6 +417,8 @@ static const setting_parser setting_parsers[SETTING_TYPES] = {
     [SETTING_SIZE] = set_number,       [SETTING_DURATION] = set_number,
     [SETTING_STRING] = set_string,     [SETTING_ENUM] = set_enum,
     [SETTING_ADDRESSES] = set_addresses, [SETTING_NETWORKS] = set_networks,
+    [SETTING_AUTO_INT] = set_auto_int, [SETTING_OPTIONAL_ADDRESS] = set_optional_address,
+    [SETTING_MODE] = set_mode,
 };
 
 /* ---- addresses ------------------------------------------------------------------- */
@@ -552,6 +630,8 @@ static const char *const type_names[SETTING_TYPES] = {
     [SETTING_SIZE] = "size",       [SETTING_DURATION] = "duration",
     [SETTING_STRING] = "string",   [SETTING_ENUM] = "enum",
     [SETTING_ADDRESSES] = "address", [SETTING_NETWORKS] = "networks",
+    [SETTING_AUTO_INT] = "integer or auto", [SETTING_OPTIONAL_ADDRESS] = "address or off",
+    [SETTING_MODE] = "octal mode",
 };
 
 static const char *const metavars[SETTING_TYPES] = {
@@ -559,6 +639,8 @@ static const char *const metavars[SETTING_TYPES] = {
     [SETTING_SIZE] = "SIZE",    [SETTING_DURATION] = "TIME",
     [SETTING_STRING] = "FILE",  [SETTING_ENUM] = "NAME",
     [SETTING_ADDRESSES] = "ADDR", [SETTING_NETWORKS] = "CIDRS",
+    [SETTING_AUTO_INT] = "N|auto", [SETTING_OPTIONAL_ADDRESS] = "ADDR|off",
+    [SETTING_MODE] = "MODE",
 };
 
 /* The allowed values, as the docs and -h show them. */
@@ -572,7 +654,14 @@ static void format_range(const struct moss__setting *s, char *buf, size_t cap)
         snprintf(buf, cap, "on, off");
         break;
     case SETTING_STRING:
+    case SETTING_OPTIONAL_ADDRESS:
         snprintf(buf, cap, "up to %" PRId64 " bytes", s->max);
+        break;
+    case SETTING_MODE:
+        snprintf(buf, cap, "0 to 0%" PRIo64, s->max);
+        break;
+    case SETTING_AUTO_INT:
+        snprintf(buf, cap, "auto, %" PRId64 " to %" PRId64, s->min, s->max);
         break;
     case SETTING_ENUM:
         buf[0] = '\0';

@@ -6,6 +6,7 @@
  * server could not start or the configuration is bad (a file that does not
  * load; with -t, any bad value), 2 for a bad command line. */
 #include "../config/settings.h"
+#include "master.h"
 #include "moss.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@
 /* A setting given on the command line, applied after the file. */
 struct main_flag {
     char name[64];
-    int short_bind;            /* given as -b */
+    char short_flag;           /* given as -b or -w: 'b' or 'w', else 0 */
     const char *value;
 };
 
@@ -32,52 +33,44 @@ struct main_cmd {
 };
 
 static const char main_usage[] =
-    "usage: moss [-c FILE] [-t] [-b ADDR]... [--app FILE.so] [--NAME VALUE]... [-v] [-h]\n"
+    "usage: moss [-c FILE] [-t] [-b ADDR]... [-w N] [--admin ADDR|off] [--app FILE.so]\n"
+    "            [--pid FILE] [--NAME VALUE]... [-v] [-h]\n"
     "\n"
-    "Serves HTTP/1.1 on every bind address (default 127.0.0.1:8080) with the app\n"
-    "(default: the built-in demo app) until SIGTERM (graceful drain) or SIGINT.\n"
+    "A master process binds every address (default 127.0.0.1:8080) and runs N worker\n"
+    "processes (default: one per CPU) that serve HTTP/1.1 with the app (default: the\n"
+    "built-in demo app). The master serves /health, /stats and /metrics on the admin\n"
+    "address (default 127.0.0.1:8081).\n"
     "\n"
     "  -c, --config FILE  read settings from an INI file: the names below as keys,\n"
     "                     outside any section or in [moss]; flags override it\n"
     "  -t, --test         check the configuration (file and flags), then exit\n"
     "  -b ADDR            short for --bind ADDR\n"
+    "  -w N               short for --workers N\n"
     "  -v, --version      print the version and exit\n"
     "  -h, --help         print this help and exit\n"
     "\n"
+    "Signals to the master: HUP reloads (config and app, behind a readiness gate),\n"
+    "TERM stops gracefully (/health 503 for drain_grace, then the workers drain),\n"
+    "INT and QUIT stop at once, USR1 reopens the logs, USR2 upgrades the binary,\n"
+    "TTIN and TTOU add or remove a worker.\n"
+    "\n"
     "Settings, each --NAME VALUE or --NAME=VALUE (docs/settings.md):\n";
 
-/* Flags of the master, which is not built yet: refused by name rather than
- * taken for unknown, so that a reader of the docs learns why. */
-static const struct {
-    const char *flag;
-    const char *what;
-} main_later[] = {
-    {"-w", "several worker processes"},
-    {"--admin", "the admin endpoint"},
-    {"--pid", "pid files"},
-};
+/* How the user wrote the flag: "-b", "-w" or "--name". */
+static const char *main_flag_spelling(const struct main_flag *f)
+{
+    static _Thread_local char spelling[72];
+
+    if (f->short_flag != 0)
+        snprintf(spelling, sizeof(spelling), "-%c", f->short_flag);
+    else
+        snprintf(spelling, sizeof(spelling), "--%s", f->name);
+    return spelling;
+}
 
 static void main_hint(void)
 {
     fputs("moss: run 'moss -h' for the flags\n", stderr);
-}
-
-/* -1 (after saying so) if arg is one of main_later, as "-w", "-w4",
- * "--admin" or "--admin=ADDR". */
-static int main_refuse_later(const char *arg)
-{
-    for (size_t i = 0; i < sizeof(main_later) / sizeof(main_later[0]); i++) {
-        const char *flag = main_later[i].flag;
-        size_t len = strlen(flag);
-
-        if (strncmp(arg, flag, len) != 0 ||
-            (arg[len] != '\0' && flag[1] == '-' && arg[len] != '='))
-            continue;
-        fprintf(stderr, "moss: %s: not supported yet (%s; planned with the master process)\n",
-                flag, main_later[i].what);
-        return -1;
-    }
-    return 0;
 }
 
 /* -c FILE, -cFILE, --config FILE, --config=FILE, -t or --test at argv[*i]:
@@ -118,9 +111,9 @@ static int main_flag(struct main_cmd *cmd, int argc, char **argv, int *i)
     struct main_flag *f = &cmd->flags[cmd->count];
     const char *arg = argv[*i], *eq = strchr(arg, '=');
 
-    f->short_bind = strncmp(arg, "-b", 2) == 0;
-    if (f->short_bind) {
-        snprintf(f->name, sizeof(f->name), "bind");
+    f->short_flag = strncmp(arg, "-b", 2) == 0 ? 'b' : strncmp(arg, "-w", 2) == 0 ? 'w' : 0;
+    if (f->short_flag) {
+        snprintf(f->name, sizeof(f->name), "%s", f->short_flag == 'b' ? "bind" : "workers");
         f->value = arg[2] != '\0' ? arg + 2 : NULL;
     } else {
         snprintf(f->name, sizeof(f->name), "%.*s", eq != NULL ? (int)(eq - arg) - 2 : 63,
@@ -134,8 +127,7 @@ static int main_flag(struct main_cmd *cmd, int argc, char **argv, int *i)
     if (f->value == NULL && *i + 1 < argc)
         f->value = argv[++*i];
     if (f->value == NULL) {
-        fprintf(stderr, "moss: %s%s: needs a value\n", f->short_bind ? "-b" : "--",
-                f->short_bind ? "" : f->name);
+        fprintf(stderr, "moss: %s: needs a value\n", main_flag_spelling(f));
         return -1;
     }
     cmd->count++;
@@ -161,8 +153,7 @@ static int main_parse(struct main_cmd *cmd, int argc, char **argv)
         }
         if (strcmp(arg, "--settings-markdown") == 0) /* hidden: writes docs/settings.md */
             return moss__settings_markdown(stdout) == 0 ? 0 : 1;
-        if (main_refuse_later(arg) == -1 ||
-            (option = main_option(cmd, argc, argv, &i)) == -1 ||
+        if ((option = main_option(cmd, argc, argv, &i)) == -1 ||
             (option == 0 && main_flag(cmd, argc, argv, &i) == -1)) {
             main_hint();
             return MAIN_USAGE_ERROR;
@@ -172,17 +163,15 @@ static int main_parse(struct main_cmd *cmd, int argc, char **argv)
 }
 
 /* The file, then the flags over it; a bind among the flags replaces the
- * file's binds. MAIN_SERVE, or the exit status after saying why. */
-static int main_configure(moss_config_t *config, const struct main_cmd *cmd)
+ * file's binds. MAIN_SERVE, or the exit status with the reason in error. */
+static int main_configure(moss_config_t *config, const struct main_cmd *cmd, char *error,
+                          size_t error_len)
 {
-    char error[MOSS__PATH_MAX + 256];
     const char *why = "invalid";
 
     if (cmd->config_path != NULL &&
-        moss__config_load_file(config, cmd->config_path, error, sizeof(error)) == -1) {
-        fprintf(stderr, "moss: %s\n", error);
+        moss__config_load_file(config, cmd->config_path, error, error_len) == -1)
         return MAIN_CONFIG_ERROR;
-    }
     for (int i = 0; i < cmd->count; i++)
         if (strcmp(cmd->flags[i].name, "bind") == 0)
             config->bind_set = 0; /* the first flag bind drops the file's */
@@ -190,24 +179,52 @@ static int main_configure(moss_config_t *config, const struct main_cmd *cmd)
         const struct main_flag *f = &cmd->flags[i];
 
         if (moss_config_set(config, f->name, f->value, &why) == -1) {
-            fprintf(stderr, "moss: %s%s: '%s': %s\n", f->short_bind ? "-b" : "--",
-                    f->short_bind ? "" : f->name, f->value, why);
-            if (cmd->test)
-                return MAIN_CONFIG_ERROR;
-            main_hint();
-            return MAIN_USAGE_ERROR;
+            snprintf(error, error_len, "%s: '%s': %s", main_flag_spelling(f), f->value, why);
+            return cmd->test ? MAIN_CONFIG_ERROR : MAIN_USAGE_ERROR;
         }
     }
     return MAIN_SERVE;
 }
 
+/* SIGHUP: the file and the flags again, into a config of their own. */
+static int main_reload_config(void *arg, moss_config_t **out, char *error, size_t error_len)
+{
+    const struct main_cmd *cmd = arg;
+
+    *out = moss_config_new();
+    if (*out == NULL) {
+        snprintf(error, error_len, "config: %s", strerror(errno));
+        return -1;
+    }
+    if (main_configure(*out, cmd, error, error_len) == MAIN_SERVE)
+        return 0;
+    moss_config_free(*out);
+    *out = NULL;
+    errno = EINVAL;
+    return -1;
+}
+
+static int main_serve(moss_config_t *config, struct main_cmd *cmd, char **argv)
+{
+    struct moss__master_opts opts = {.config = config, .reload_config = main_reload_config,
+                                     .reload_arg = cmd, .argv = argv};
+
+    return moss__master_run(&opts) == 0 ? 0 : 1;
+}
+
 /* Parses, configures, then checks (-t) or serves: the exit status. */
 static int main_run(moss_config_t *config, struct main_cmd *cmd, int argc, char **argv)
 {
+    char error[MOSS__PATH_MAX + 256];
     int status = main_parse(cmd, argc, argv);
 
-    if (status == MAIN_SERVE)
-        status = main_configure(config, cmd);
+    if (status == MAIN_SERVE) {
+        status = main_configure(config, cmd, error, sizeof(error));
+        if (status != MAIN_SERVE)
+            fprintf(stderr, "moss: %s\n", error);
+        if (status == MAIN_USAGE_ERROR)
+            main_hint();
+    }
     if (status == MAIN_SERVE && cmd->test) {
         if (cmd->config_path != NULL)
             printf("moss: configuration %s is ok\n", cmd->config_path);
@@ -216,7 +233,7 @@ static int main_run(moss_config_t *config, struct main_cmd *cmd, int argc, char 
         return 0;
     }
     if (status == MAIN_SERVE)
-        status = moss_serve(config, NULL) == 0 ? 0 : 1;
+        status = main_serve(config, cmd, argv);
     return status;
 }
 

@@ -82,11 +82,15 @@ static void hub_resume(struct moss__task *task)
 
     task->runnable = 0;
     if (task->killed && moss_greenlet_state(g) == MOSS_GREENLET_NEW) {
+        int detached = task->detached;
+
         moss_greenlet_throw(g, ECANCELED); /* dies unstarted; the error comes back to us */
-        moss__task_complete(task);
-    } else {
-        moss_greenlet_switch(g, NULL, NULL);
+        moss__task_complete(task); /* may resume its joiner, which frees task */
+        if (detached)
+            moss__task_release(task);
+        return;
     }
+    moss_greenlet_switch(g, NULL, NULL);
     if (task->finished && task->detached)
         moss__task_release(task);
 }

@@ -74,11 +74,23 @@ int moss__wait_queue_wake_one(struct moss__wait_queue *q, void *value, int err)
     return 1;
 }
 
+/* Wakes the waiters queued now, not those that queue while it runs: the
+ * hub resumes each woken task at once, and one that waits again on the same
+ * queue (a loop on an Event it clears) must not be woken again by this
+ * call, or the two would take turns forever. So the waiters move to a list
+ * of this call's own first. It lives on the waker's stack, which outlives
+ * every use: a task cancelled meanwhile unlinks itself from it through its
+ * node's queue pointer, and only while this call is still running. */
 size_t moss__wait_queue_wake_all(struct moss__wait_queue *q, void *value, int err)
 {
+    struct moss__wait_queue now = *q;
     size_t woken = 0;
 
-    while (moss__wait_queue_wake_one(q, value, err))
+    for (struct moss__wait_node *n = now.head; n != NULL; n = n->next)
+        n->queue = &now;
+    q->head = q->tail = NULL;
+    q->length = 0;
+    while (moss__wait_queue_wake_one(&now, value, err))
         woken++;
     return woken;
 }

@@ -75,6 +75,9 @@ extern const struct moss_test_case moss_test_stream_cases[];
 extern const struct moss_test_case moss_test_config_cases[];
 extern const struct moss_test_case moss_test_config_file_cases[];
 extern const struct moss_test_case moss_test_server_cases[];
+extern const struct moss_test_case moss_test_master_os_cases[];
+extern const struct moss_test_case moss_test_admin_cases[];
+extern const struct moss_test_case moss_test_master_cases[];
 
 struct moss_test_table {
     const char *name; /* the Check TCase: run one with CK_RUN_CASE=name */
@@ -88,5 +91,8 @@ extern const struct moss_test_table moss_test_hub_tables[];
 /* The worker's tables (worker/, config/, and the real binary), ended by NULL
  * names. */
 extern const struct moss_test_table moss_test_worker_tables[];
+/* The master's tables (master/, and the real binary as a prefork server),
+ * ended by NULL names. */
+extern const struct moss_test_table moss_test_master_tables[];
 
 #endif

@@ -16,7 +16,7 @@
 
 #define UNIX_PREFIX "unix:"
 #define UNIX_PREFIX_LEN (sizeof(UNIX_PREFIX) - 1)
-#define UNIX_MODE 0660
+#define UNIX_MODE 0660          /* moss__listener_bind's */
 
 union listener_addr {
     struct sockaddr sa;
@@ -193,7 +193,8 @@ static int listener_unix_clear(const union listener_addr *addr, socklen_t len,
 
 /* Socket options, or for a unix socket the clearing of its path. */
 static int listener_prepare(int fd, const union listener_addr *addr, socklen_t len,
-                            const char *address, char *error, size_t error_len)
+                            const struct moss__bind_opts *opts, const char *address,
+                            char *error, size_t error_len)
 {
     int on = 1;
 
@@ -201,6 +202,8 @@ static int listener_prepare(int fd, const union listener_addr *addr, socklen_t l
         return listener_unix_clear(addr, len, address, error, error_len);
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
         return listener_syscall_fail(error, error_len, "setsockopt(SO_REUSEADDR)", address);
+    if (opts->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+        return listener_syscall_fail(error, error_len, "setsockopt(SO_REUSEPORT)", address);
     if (addr->sa.sa_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
         return listener_syscall_fail(error, error_len, "setsockopt(IPV6_V6ONLY)", address);
@@ -209,14 +212,15 @@ static int listener_prepare(int fd, const union listener_addr *addr, socklen_t l
 
 /* bind, the unix mode (before listen: nobody can connect until then), listen. */
 static int listener_bind_listen(int fd, const union listener_addr *addr, socklen_t len,
-                                int backlog, const char *address, char *error,
-                                size_t error_len)
+                                const struct moss__bind_opts *opts, const char *address,
+                                char *error, size_t error_len)
 {
     if (bind(fd, &addr->sa, len) == -1)
         return listener_syscall_fail(error, error_len, "bind", address);
-    if (addr->sa.sa_family == AF_UNIX && chmod(addr->un.sun_path, UNIX_MODE) == -1)
+    if (addr->sa.sa_family == AF_UNIX &&
+        chmod(addr->un.sun_path, (mode_t)opts->unix_mode) == -1)
         return listener_syscall_fail(error, error_len, "chmod", address);
-    if (listen(fd, backlog) == -1)
+    if (listen(fd, opts->backlog) == -1)
         return listener_syscall_fail(error, error_len, "listen", address);
     return 0;
 }
@@ -260,6 +264,14 @@ static void listener_name(int fd, const union listener_addr *addr, socklen_t len
 int moss__listener_bind(const char *address, int backlog, struct moss__listener *out,
                         char *error, size_t error_len)
 {
+    struct moss__bind_opts opts = {.backlog = backlog, .unix_mode = UNIX_MODE};
+
+    return moss__listener_bind_opts(address, &opts, out, error, error_len);
+}
+
+int moss__listener_bind_opts(const char *address, const struct moss__bind_opts *opts,
+                             struct moss__listener *out, char *error, size_t error_len)
+{
     union listener_addr addr;
     socklen_t len = 0;
     int fd, err;
@@ -271,8 +283,8 @@ int moss__listener_bind(const char *address, int backlog, struct moss__listener 
     fd = socket(addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1)
         return listener_syscall_fail(error, error_len, "socket", address);
-    if (listener_prepare(fd, &addr, len, address, error, error_len) == -1 ||
-        listener_bind_listen(fd, &addr, len, backlog, address, error, error_len) == -1)
+    if (listener_prepare(fd, &addr, len, opts, address, error, error_len) == -1 ||
+        listener_bind_listen(fd, &addr, len, opts, address, error, error_len) == -1)
         goto close_fd;
     out->fd = fd;
     out->proxy_protocol = 0;

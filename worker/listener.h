@@ -23,6 +23,16 @@
 int moss__listener_bind(const char *address, int backlog, struct moss__listener *out,
                         char *error, size_t error_len);
 
+struct moss__bind_opts {
+    int backlog;
+    int reuse_port;                /* TCP: SO_REUSEPORT, for one socket per worker slot */
+    int unix_mode;                 /* unix: the socket file's mode */
+};
+
+/* moss__listener_bind with options: backlog, SO_REUSEPORT, the unix mode. */
+int moss__listener_bind_opts(const char *address, const struct moss__bind_opts *opts,
+                             struct moss__listener *out, char *error, size_t error_len);
+
 /* Closes the listening socket (waking any greenlet waiting on it). Leaves a
  * unix socket's file: only its creator may remove it. */
 void moss__listener_close(struct moss__listener *listener);

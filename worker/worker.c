@@ -13,10 +13,9 @@
  * switches, loop iterations) are copied into w->counters by a greenlet every
  * REFRESH_MS, and once more at the end; the stream server keeps the
  * connection counters itself, as they change. */
-#include "listener.h"
+#include "worker.h"
 
 #include "../runtime/hub.h"
-#include "app.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -30,9 +29,8 @@
 #define REFRESH_MS 100
 #define DRAIN_TICK_MS 50
 #define CANCEL_WAIT_MS 1000   /* for cancelled connections to unwind */
-#define UNIX_PREFIX "unix:"
 
-static const int worker_signal_numbers[] = {SIGTERM, SIGINT, SIGQUIT};
+static const int worker_signal_numbers[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
 #define WORKER_SIGNALS (sizeof(worker_signal_numbers) / sizeof(worker_signal_numbers[0]))
 
 /* On the heap: the loop holds the watchers, and nothing the loop touches
@@ -40,7 +38,8 @@ static const int worker_signal_numbers[] = {SIGTERM, SIGINT, SIGQUIT};
 struct worker_signals {
     ev_signal watchers[WORKER_SIGNALS];
     moss_event_t *event;           /* set by any of the signals */
-    int received;                  /* the last one, 0 before any */
+    int received;                  /* the last stop signal, 0 before any */
+    int reopen;                    /* SIGUSR1 came: reopen the logs */
     struct ev_loop *loop;
 };
 
@@ -51,25 +50,6 @@ struct worker_block {
     moss_app_t app;                /* a loaded plugin's app */
 };
 
-/* A start-up failure: to the error log, and to stderr as moss_serve
- * promises if the error log is elsewhere. Keeps errno. */
-__attribute__((format(printf, 2, 3)))
-static int worker_fail(struct moss__worker *w, const char *fmt, ...)
-{
-    int err = errno;
-    char message[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    moss__worker_log(w, "%s", message);
-    if (w->error_log != NULL && w->error_log != stderr)
-        fprintf(stderr, "moss: %s\n", message);
-    errno = err;
-    return -1;
-}
-
 /* ---- signals ------------------------------------------------------------------ */
 
 /* Runs in the hub between callbacks, not in a signal handler; still, it does
@@ -79,7 +59,10 @@ static void worker_signal_cb(struct ev_loop *loop, ev_signal *watcher, int reven
     struct worker_signals *sig = watcher->data;
 
     (void)loop, (void)revents;
-    sig->received = watcher->signum;
+    if (watcher->signum == SIGUSR1)
+        sig->reopen = 1;
+    else
+        sig->received = watcher->signum;
     moss_event_set(sig->event);
 }
 
@@ -147,6 +130,8 @@ static void worker_counters_refresh(struct moss__worker *w)
     atomic_store_explicit(&w->counters->switches, greenlets.switches, memory_order_relaxed);
     atomic_store_explicit(&w->counters->loop_iterations, hub.loop_iterations,
                           memory_order_relaxed);
+    if (w->score != NULL)
+        moss__score_beat(w->score);
 }
 
 static void *worker_refresh_run(void *arg)
@@ -203,6 +188,8 @@ static void worker_drain(struct moss__worker *w, const struct worker_signals *si
 static void worker_shutdown(struct moss__worker *w, const struct worker_signals *sig)
 {
     moss__stream_server_stop(w);
+    if (w->score != NULL)
+        moss__score_set_state(w->score, MOSS__WORKER_DRAINING);
     if (sig->received == SIGTERM) {
         worker_drain(w, sig);
     } else {
@@ -223,14 +210,21 @@ static void worker_log_serving(const struct moss__worker *w)
     fflush(out);
 }
 
-/* Until a signal comes. The signal watchers keep the loop alive, so the
- * wait cannot fail with EDEADLK; should it fail anyway, the worker stops. */
+/* Until a stop signal comes, reopening the logs on the way for SIGUSR1.
+ * The signal watchers keep the loop alive, so the wait cannot fail with
+ * EDEADLK; should it fail anyway, the worker stops. */
 static void worker_wait_signal(struct moss__worker *w, struct worker_signals *sig)
 {
     while (sig->received == 0) {
         if (moss_event_wait(sig->event, MOSS_FOREVER) == -1) {
             moss__worker_log(w, "waiting for signals: %s", strerror(errno));
             return;
+        }
+        moss_event_clear(sig->event);
+        if (sig->reopen) {
+            sig->reopen = 0;
+            if (moss__worker_logs_reopen(w) == 0)
+                moss__worker_log(w, "SIGUSR1: logs reopened");
         }
     }
 }
@@ -242,19 +236,23 @@ int moss__worker_run(struct moss__worker *w)
     int err;
 
     if (sig == NULL)
-        return worker_fail(w, "signal watchers: %s", strerror(errno));
+        return moss__worker_fail(w, "signal watchers: %s", strerror(errno));
     if (moss__stream_server_start(w) == -1) {
         err = errno;
-        worker_fail(w, "starting the stream server: %s", strerror(errno));
+        moss__worker_fail(w, "starting the stream server: %s", strerror(errno));
         goto stop_signals;
     }
     refresher = moss_spawn(worker_refresh_run, w);
     if (refresher == NULL) {
         err = errno;
-        worker_fail(w, "spawning the counters refresher: %s", strerror(errno));
+        moss__worker_fail(w, "spawning the counters refresher: %s", strerror(errno));
         goto stop_server;
     }
     worker_log_serving(w);
+    if (w->score != NULL) { /* before the first park: no accept has run yet */
+        moss__score_beat(w->score);
+        moss__score_set_state(w->score, MOSS__WORKER_READY);
+    }
     worker_wait_signal(w, sig);
     moss__worker_log(w, "%s received", worker_signal_name(sig->received));
     worker_shutdown(w, sig);
@@ -273,149 +271,4 @@ stop_signals:
     worker_signals_stop(sig);
     errno = err;
     return -1;
-}
-
-/* ---- moss_serve --------------------------------------------------------------------- */
-
-/* "-" is the given stream, "" none (where allowed), else a file appended to. */
-static int worker_log_open(const char *path, FILE *dash, FILE **out)
-{
-    if (strcmp(path, "-") == 0) {
-        *out = dash;
-        return 0;
-    }
-    *out = fopen(path, "ae");
-    if (*out == NULL)
-        return -1;
-    setvbuf(*out, NULL, _IOLBF, 0);
-    return 0;
-}
-
-static void worker_log_close(FILE *f)
-{
-    if (f != NULL && f != stdout && f != stderr)
-        fclose(f);
-    else if (f != NULL)
-        fflush(f);
-}
-
-static int worker_logs_open(struct moss__worker *w)
-{
-    const struct moss_config *config = w->config;
-
-    if (worker_log_open(config->error_log[0] != '\0' ? config->error_log : "-", stderr,
-                        &w->error_log) == -1) {
-        w->error_log = stderr;
-        return worker_fail(w, "open(%s): %s", config->error_log, strerror(errno));
-    }
-    if (config->access_log[0] != '\0' &&
-        worker_log_open(config->access_log, stdout, &w->access_log) == -1)
-        return worker_fail(w, "open(%s): %s", config->access_log, strerror(errno));
-    return 0;
-}
-
-/* Closes the listeners, and removes the unix socket files this worker made. */
-static void worker_listeners_close(struct moss__worker *w)
-{
-    for (size_t i = 0; i < w->listener_count; i++) {
-        const char *address = w->listeners[i].address;
-
-        moss__listener_close(&w->listeners[i]);
-        if (strncmp(address, UNIX_PREFIX, strlen(UNIX_PREFIX)) == 0)
-            unlink(address + strlen(UNIX_PREFIX));
-    }
-    w->listener_count = 0;
-}
-
-static int worker_bind_all(struct moss__worker *w)
-{
-    const struct moss_config *config = w->config;
-    char error[512];
-
-    if (config->bind_count == 0) {
-        errno = EINVAL;
-        return worker_fail(w, "no address to bind");
-    }
-    for (size_t i = 0; i < config->bind_count && i < MOSS__BIND_MAX; i++) {
-        struct moss__listener *l = &w->listeners[w->listener_count];
-
-        if (moss__listener_bind(config->bind[i], config->backlog, l, error, sizeof(error)) == -1) {
-            worker_fail(w, "%s", error);
-            worker_listeners_close(w);
-            return -1;
-        }
-        l->proxy_protocol = config->proxy_protocol;
-        w->listener_count++;
-    }
-    return 0;
-}
-
-/* The app given, else the plugin config->app names, else the demo; then its
- * init. */
-static int worker_app_start(struct worker_block *b, const moss_app_t *app)
-{
-    struct moss__worker *w = &b->w;
-    char error[512];
-
-    if (app == NULL && w->config->app[0] != '\0') {
-        if (moss__app_load(w->config->app, &b->app, error, sizeof(error)) == -1)
-            return worker_fail(w, "%s", error);
-        app = &b->app;
-    } else if (app == NULL) {
-        app = moss__demo_app();
-    }
-    w->app = app;
-    if (app->init == NULL)
-        return 0;
-    errno = 0;
-    if (app->init(&w->app_data) == -1) {
-        if (errno == 0)
-            errno = ECANCELED;
-        return worker_fail(w, "app %s: init failed: %s", app->name != NULL ? app->name : "?",
-                           strerror(errno));
-    }
-    return 0;
-}
-
-static void worker_app_stop(struct moss__worker *w)
-{
-    if (w->app->fini != NULL)
-        w->app->fini(w->app_data);
-}
-
-int moss_serve(const moss_config_t *config, const moss_app_t *app)
-{
-    struct worker_block *b;
-    int rc = -1, err = 0;
-
-    if (config == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    b = calloc(1, sizeof(*b));
-    if (b == NULL)
-        return -1;
-    b->w.config = config;
-    b->w.counters = &b->counters;
-    signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an EPIPE, not a death */
-    if (worker_logs_open(&b->w) == -1 || worker_bind_all(&b->w) == -1) {
-        err = errno;
-        goto close_logs;
-    }
-    if (worker_app_start(b, app) == -1) {
-        err = errno;
-        goto close_listeners;
-    }
-    b->w.serve = moss__http_serve;
-    rc = moss__worker_run(&b->w);
-    err = errno;
-    worker_app_stop(&b->w);
-close_listeners:
-    worker_listeners_close(&b->w);
-close_logs:
-    worker_log_close(b->w.access_log);
-    worker_log_close(b->w.error_log);
-    free(b);
-    errno = err;
-    return rc;
 }

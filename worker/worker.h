@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "counters.h"
 #include "moss.h"
+#include "score.h"
 
 #include <stdio.h>
 
@@ -39,6 +40,7 @@ struct moss__worker {
     const moss_app_t *app;
     void *app_data;
     struct moss__worker_counters *counters; /* in shared memory under a master */
+    struct moss__score *score;        /* the scoreboard entry counters is in; NULL: none */
     struct moss__listener listeners[MOSS__BIND_MAX];
     size_t listener_count;
     struct moss__conn_entry *conns;   /* live connections */
@@ -62,6 +64,32 @@ int moss__proxy_protocol_read(struct moss__worker *w, struct moss__conn *conn,
 /* Logs one line to the error log: "moss[pid]: " + the formatted message. */
 void moss__worker_log(struct moss__worker *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A start-up failure: logged, and said on stderr too if the error log is
+ * elsewhere, so that whoever started moss sees it. Keeps errno; -1. */
+int moss__worker_fail(struct moss__worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A log named by a setting: "-" is dash (stderr or stdout), else a file
+ * opened for appending, close-on-exec, line-buffered. 0, or -1 with errno. */
+int moss__log_open(const char *path, FILE *dash, FILE **out);
+
+/* Closes a file log; flushes stdout or stderr. NULL is fine. */
+void moss__log_close(FILE *f);
+
+/* Opens the logs config names into w->error_log and w->access_log: "-" is
+ * stderr (error) or stdout (access), "" no access log, else a file opened
+ * for appending, line-buffered. 0, or -1 with errno after saying why on
+ * stderr. */
+int moss__worker_logs_open(struct moss__worker *w);
+
+/* SIGUSR1: opens the log files afresh (after logrotate moved them) and
+ * closes the old ones. A log that cannot be reopened stays as it was, and
+ * the failure is logged: -1 with errno then. */
+int moss__worker_logs_reopen(struct moss__worker *w);
+
+/* Closes the logs that are files (flushes stdout and stderr). */
+void moss__worker_logs_close(struct moss__worker *w);
 
 /* ---- the stream server (stream_server.c) ---------------------------------- */
 
@@ -93,12 +121,23 @@ int moss__stream_server_free(struct moss__worker *w);
 
 /* ---- the worker's run loop (worker.c) ------------------------------------- */
 
+/* A whole worker process under the master (worker_main.c): opens the logs,
+ * loads and initialises the app (app, else config->app's plugin, else the
+ * demo), serves listeners[0..count-1] (inherited; left open) with
+ * moss__worker_run, reporting through score, then runs the app's fini and
+ * closes the logs. 0 after a clean stop, or -1 with errno if it could not
+ * start (said on the error log and stderr). */
+int moss__worker_main(const struct moss_config *config, const moss_app_t *app,
+                      const struct moss__listener *listeners, size_t count,
+                      struct moss__score *score);
+
 /* Serves w until a signal ends it: starts the stream server and prints
- * "moss: serving on ADDRESS" per listener to the error log, refreshes the
- * hub counters every 100 ms, then on SIGTERM drains (stops accepting, sets
- * w->draining, closes idle connections, waits up to graceful_timeout_ms for
- * the others, then cancels them), on SIGINT or SIGQUIT cancels every
- * connection at once. Needs w's config, serve, counters, listeners and
+ * "moss: serving on ADDRESS" per listener to the error log, marks w->score
+ * READY, refreshes the hub counters and beats the heartbeat every 100 ms,
+ * reopens the logs on SIGUSR1, then on SIGTERM drains: stops accepting,
+ * marks w->score DRAINING, sets w->draining, closes idle connections, waits
+ * up to graceful_timeout_ms for the others, then cancels them. On SIGINT or
+ * SIGQUIT it cancels every connection at once. Needs w's config, serve, counters, listeners and
  * logs set; leaves the app and the listeners to the caller. 0 after a
  * stop, or -1 with errno if it could not start. */
 int moss__worker_run(struct moss__worker *w);

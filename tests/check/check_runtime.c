@@ -50,6 +50,8 @@ static Suite *check_runtime_suite(void)
         suite_add_tcase(suite, check_tcase(t));
     for (const struct moss_test_table *t = moss_test_worker_tables; t->name != NULL; t++)
         suite_add_tcase(suite, check_tcase(t));
+    for (const struct moss_test_table *t = moss_test_master_tables; t->name != NULL; t++)
+        suite_add_tcase(suite, check_tcase(t));
     return suite;
 }
 

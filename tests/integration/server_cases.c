@@ -77,6 +77,13 @@ static void server_argv(char **argv, char *bind, size_t cap, unsigned port,
     argv[n++] = (char *)bin;
     argv[n++] = "-b";
     argv[n++] = bind;
+    /* one worker (the blocking cases need it), no admin port to collide on */
+    argv[n++] = "-w";
+    argv[n++] = "1";
+    argv[n++] = "--admin";
+    argv[n++] = "off";
+    argv[n++] = "--drain_grace";
+    argv[n++] = "0";
     for (; extra != NULL && *extra != NULL && n < 31; extra++)
         argv[n++] = (char *)*extra;
     argv[n] = NULL;
@@ -724,16 +731,19 @@ static void case_cli_bad_flags(void)
     CLI(2, "moss: -c: needs a file", "-c");
     CLI(2, "moss: -c: given more than once", "-c", "a.ini", "--config=b.ini");
     CLI(2, "unknown argument '--test=1'", "--test=1");
-    CLI(2, "moss: -w: not supported yet", "-w", "4");
-    CLI(2, "moss: --admin: not supported yet", "--admin=127.0.0.1:9000");
-    CLI(2, "moss: --pid: not supported yet", "--pid", "/run/moss.pid");
+    CLI(2, "moss: -w: '0': out of range [1, 64]", "-w", "0");
+    CLI(2, "moss: -w: 'many': not auto or an integer", "-wmany");
+    CLI(2, "moss: --workers: '65': out of range [1, 64]", "--workers=65");
+    CLI(2, "moss: --admin: 'localhost:9000': bad address", "--admin=localhost:9000");
+    CLI(2, "moss: --pid: needs a value", "--pid");
+    CLI(2, "moss: --unix_mode: '0999': not an octal file mode", "--unix_mode", "0999");
 }
 
 static void case_cli_version_help(void)
 {
     CLI(0, "moss " MOSS_VERSION "\n", "-v");
     CLI(0, "moss " MOSS_VERSION "\n", "--version");
-    CLI(0, "usage: moss [-c FILE] [-t] [-b ADDR]...", "-h");
+    CLI(0, "usage: moss [-c FILE] [-t] [-b ADDR]... [-w N] [--admin ADDR|off]", "-h");
     CLI(0, "--keepalive_timeout TIME", "--help");
 }
 

@@ -16,6 +16,7 @@ const struct moss_test_case moss_test_sync_cases[] = {
     {"event_clear_after_set_still_wakes", sync_case_event_clear_after_set_still_wakes},
     {"event_kill_and_free_busy", sync_case_event_kill_and_free_busy},
     {"event_deadlock_detected", sync_case_event_deadlock_detected},
+    {"event_set_from_hub_wakes_once", sync_case_event_set_from_hub_wakes_once},
     {"async_result_value_to_many", sync_case_async_result_value_to_many},
     {"async_result_error", sync_case_async_result_error},
     {"async_result_get_deadline", sync_case_async_result_get_deadline},

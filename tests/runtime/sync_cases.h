@@ -33,6 +33,7 @@ void *sync_member_wait_event(void *arg);
 /* sync_event_cases.c */
 void sync_case_event_wakes_all_waiters(void);
 void sync_case_event_clear_after_set_still_wakes(void);
+void sync_case_event_set_from_hub_wakes_once(void);
 void sync_case_event_kill_and_free_busy(void);
 void sync_case_event_deadlock_detected(void);
 

@@ -4,7 +4,10 @@
 #include "moss.h"
 #include "sync_cases.h"
 
+#include "../../runtime/hub.h"
+
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- Event ------------------------------------------------------------------ */
@@ -101,4 +104,36 @@ void sync_case_event_deadlock_detected(void)
     TEST_ASSERT(o.rc == 0 && strcmp(trail.steps, "s") == 0);
     TEST_ASSERT(moss_sleep(1) == 0);
     TEST_ASSERT(moss_event_free(sync_event) == 0);
+}
+
+/* A hub callback (a timer here; the master's signal watchers in real life)
+ * sets the event once. The waiter it wakes clears it and waits again at
+ * once: that second wait must time out, not be woken again by the same set
+ * (the hub resumes the waiter from inside the set, which used to go on
+ * waking whoever was queued, the waiter included, forever). */
+static void event_set_from_hub(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    moss_event_set(w->data);
+}
+
+void sync_case_event_set_from_hub_wakes_once(void)
+{
+    ev_timer *timer = calloc(1, sizeof(*timer)); /* the loop holds it: not on a stack */
+    int woken = 0, timed_out = 0;
+
+    TEST_ASSERT(timer != NULL && (sync_event = moss_event_new()) != NULL);
+    ev_timer_init(timer, event_set_from_hub, 0.02, 0.0);
+    timer->data = sync_event;
+    ev_timer_start(moss__hub_get()->loop, timer);
+    for (int i = 0; i < 4; i++) {
+        if (moss_event_wait(sync_event, moss_now() + 200) == 0)
+            woken++;
+        else if (errno == ETIMEDOUT)
+            timed_out++;
+        moss_event_clear(sync_event);
+    }
+    TEST_ASSERT(woken == 1 && timed_out == 3);
+    TEST_ASSERT(moss_event_free(sync_event) == 0);
+    free(timer);
 }

@@ -157,7 +157,7 @@ static void case_unknown_key(void)
 {
     load_bad("max_headers = 5\n\n; the next is misspelt\nmax_header = 5\nbacklog = 1\n",
              "4: max_header: unknown setting");
-    load_bad("[moss]\nworkers = 4\n", "2: workers: unknown setting");
+    load_bad("[moss]\nthreads = 4\n", "2: threads: unknown setting");
 }
 
 static void case_bad_values(void)

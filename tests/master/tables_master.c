@@ -1,0 +1,8 @@
+#include "harness.h"
+
+const struct moss_test_table moss_test_master_tables[] = {
+    {"master_os", moss_test_master_os_cases},
+    {"admin", moss_test_admin_cases},
+    {"master", moss_test_master_cases},
+    {NULL, NULL},
+};
