@@ -79,6 +79,7 @@ static enum http_head_result http_wait_request(struct moss__http_conn *hc, int f
     if (hc->conn->start < hc->conn->end)
         return HEAD_READY;
     hc->entry->idle = 1;
+    hc->entry->idle_since = moss_now();
     n = moss__conn_fill(hc->conn, first ? hc->first_deadline
                                         : moss__http_deadline(hc->config->keepalive_timeout_ms));
     hc->entry->idle = 0;

@@ -364,7 +364,8 @@ void moss__stream_server_kill(struct moss__worker *w, int idle_only)
         int unstarted = moss_greenlet_state(entry->greenlet) == MOSS_GREENLET_NEW;
 
         next = entry->next;
-        if (idle_only && !entry->idle)
+        if (idle_only &&
+            (!entry->idle || moss_now() - entry->idle_since < MOSS__DRAIN_IDLE_GRACE_MS))
             continue;
         moss_kill(entry->greenlet);
         if (unstarted)

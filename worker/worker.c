@@ -4,8 +4,8 @@
  * Signals are libev signal watchers on the hub's loop. Their callback only
  * records the signal and sets an Event; the main greenlet, waiting on it,
  * does the work. SIGTERM drains: stop accepting, mark the worker draining,
- * close idle connections (re-swept every DRAIN_TICK_MS, since a connection
- * can go idle after the first sweep), wait for the rest up to
+ * close connections idle for MOSS__DRAIN_IDLE_GRACE_MS (re-swept every
+ * DRAIN_TICK_MS, since a connection can go idle after the first sweep), wait for the rest up to
  * graceful_timeout_ms, then cancel what remains. SIGINT and SIGQUIT, also
  * during a drain, cancel every connection at once.
  *
@@ -13,7 +13,7 @@
  * switches, loop iterations) are copied into w->counters by a greenlet every
  * REFRESH_MS, and once more at the end; the stream server keeps the
  * connection counters itself, as they change. */
-#include "worker.h"
+#include "listener.h"
 
 #include "../runtime/hub.h"
 
@@ -185,9 +185,20 @@ static void worker_drain(struct moss__worker *w, const struct worker_signals *si
     worker_cancel_all(w);
 }
 
+/* Once it accepts no more, the worker lets its listeners go: a reuse_port
+ * socket a slot no longer has (SIGTTOU) leaves the kernel's group when its
+ * last holder closes it, instead of collecting connections nobody accepts.
+ * A shared socket lives on in the master and the other workers. */
+static void worker_close_listeners(struct moss__worker *w)
+{
+    for (size_t i = 0; i < w->listener_count; i++)
+        moss__listener_close(&w->listeners[i]);
+}
+
 static void worker_shutdown(struct moss__worker *w, const struct worker_signals *sig)
 {
     moss__stream_server_stop(w);
+    worker_close_listeners(w);
     if (w->score != NULL)
         moss__score_set_state(w->score, MOSS__WORKER_DRAINING);
     if (sig->received == SIGTERM) {

@@ -26,6 +26,7 @@ struct moss__conn_entry {
     struct moss__conn conn;
     moss_greenlet_t *greenlet;        /* the connection's greenlet */
     int idle;                         /* waiting for a next request: drain closes it */
+    int64_t idle_since;               /* moss_now() when it began to wait */
     struct moss__conn_entry *prev, *next;
 };
 
@@ -106,7 +107,14 @@ int moss__stream_server_start(struct moss__worker *w);
  * listeners stay open (their creator owns them); connections go on. */
 void moss__stream_server_stop(struct moss__worker *w);
 
-/* Cancels connections' greenlets: only those marked idle (a drain), or all.
+/* How long a connection must have been idle before a drain closes it. A
+ * client under load sends its next request within microseconds of the last
+ * response: that request is served, with "Connection: close", instead of
+ * racing the close (which would cost the client an error). */
+#define MOSS__DRAIN_IDLE_GRACE_MS 200
+
+/* Cancels connections' greenlets: only those idle for at least
+ * MOSS__DRAIN_IDLE_GRACE_MS (a drain), or all.
  * Their blocking calls fail with ECANCELED, so they unwind and close. Does
  * not wait: moss__stream_server_join for that. */
 void moss__stream_server_kill(struct moss__worker *w, int idle_only);
@@ -135,10 +143,11 @@ int moss__worker_main(const struct moss_config *config, const moss_app_t *app,
  * "moss: serving on ADDRESS" per listener to the error log, marks w->score
  * READY, refreshes the hub counters and beats the heartbeat every 100 ms,
  * reopens the logs on SIGUSR1, then on SIGTERM drains: stops accepting,
- * marks w->score DRAINING, sets w->draining, closes idle connections, waits
- * up to graceful_timeout_ms for the others, then cancels them. On SIGINT or
- * SIGQUIT it cancels every connection at once. Needs w's config, serve, counters, listeners and
- * logs set; leaves the app and the listeners to the caller. 0 after a
+ * closes the listeners, marks w->score DRAINING, sets w->draining, closes
+ * connections idle for MOSS__DRAIN_IDLE_GRACE_MS, waits up to
+ * graceful_timeout_ms for the others, then cancels them. On SIGINT or
+ * SIGQUIT it cancels every connection at once. Needs w's config, serve,
+ * counters, listeners and logs set; leaves the app to the caller. 0 after a
  * stop, or -1 with errno if it could not start. */
 int moss__worker_run(struct moss__worker *w);
 
