@@ -78,6 +78,7 @@ extern const struct moss_test_case moss_test_server_cases[];
 extern const struct moss_test_case moss_test_master_os_cases[];
 extern const struct moss_test_case moss_test_admin_cases[];
 extern const struct moss_test_case moss_test_master_cases[];
+extern const struct moss_test_case moss_test_master_reload_cases[];
 
 struct moss_test_table {
     const char *name; /* the Check TCase: run one with CK_RUN_CASE=name */

@@ -4,5 +4,6 @@ const struct moss_test_table moss_test_master_tables[] = {
     {"master_os", moss_test_master_os_cases},
     {"admin", moss_test_admin_cases},
     {"master", moss_test_master_cases},
+    {"master_reload", moss_test_master_reload_cases},
     {NULL, NULL},
 };
