@@ -514,9 +514,15 @@ void moss_config_free(moss_config_t *config);
 int moss_config_set(moss_config_t *config, const char *key, const char *value,
                     const char **error);
 
-/* Runs one worker in this process on config's listeners and serves app until
- * SIGTERM (graceful drain) or SIGINT (stop). Returns 0 after a clean stop, or
- * -1 with errno (and a message on stderr) if it could not start. */
+/* Runs the whole server, as the moss command does: this process becomes the
+ * master; it binds config's listeners, forks config's workers (each calls
+ * app's init, then serves; app NULL: config's plugin, or the demo app),
+ * supervises them and answers their signals (HUP reloads: new workers with
+ * the same config; TERM drains; INT stops; see docs/operations.md) until a
+ * stop. Call it from the main greenlet, before any other greenlet or thread
+ * is started. Returns 0 after a clean stop, or -1 with errno (and a message
+ * on stderr) if it could not start: ECANCELED when the first workers could
+ * not (their own messages say why). */
 int moss_serve(const moss_config_t *config, const moss_app_t *app);
 
 #ifdef __cplusplus

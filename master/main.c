@@ -7,6 +7,7 @@
  * load; with -t, any bad value), 2 for a bad command line. */
 #include "../config/settings.h"
 #include "master.h"
+#include "os.h"
 #include "moss.h"
 
 #include <errno.h>
@@ -224,6 +225,11 @@ static int main_run(moss_config_t *config, struct main_cmd *cmd, int argc, char 
             fprintf(stderr, "moss: %s\n", error);
         if (status == MAIN_USAGE_ERROR)
             main_hint();
+    }
+    if (status == MAIN_SERVE && cmd->test &&
+        moss__privileges_check(config->user, config->group, error, sizeof(error)) == -1) {
+        fprintf(stderr, "moss: %s\n", error);
+        return MAIN_CONFIG_ERROR;
     }
     if (status == MAIN_SERVE && cmd->test) {
         if (cmd->config_path != NULL)

@@ -385,8 +385,21 @@ static void master_unwatch(struct moss__master *m)
     moss_event_free(m->wake);
 }
 
+/* An admin address anyone beyond this host can reach, with no token. */
+static int master_admin_exposed(const moss_config_t *config)
+{
+    const char *a = config->admin;
+
+    return a[0] != '\0' && config->admin_token[0] == '\0' && strncmp(a, "127.", 4) != 0 &&
+           strncmp(a, "[::1]:", 6) != 0 && strncmp(a, "unix:", 5) != 0;
+}
+
 static void master_log_start(struct moss__master *m)
 {
+    if (master_admin_exposed(m->config))
+        moss__master_log(m, "warning: admin %s is reachable beyond this host and admin_token "
+                         "is not set: /stats and /metrics are open to anyone who can reach it",
+                         m->config->admin);
     moss__master_log(m, "moss %s: master %ld, %u workers, admin %s%s", moss_version(),
                      (long)m->pid, m->workers,
                      m->config->admin[0] != '\0' ? m->config->admin : "off",

@@ -74,7 +74,7 @@ fi
 # 2: a plugin, served by the installed moss.
 readme_block 2 >"$root/plugin.c"
 if compile "$root/libhello.so" "$root/plugin.c" -shared -fPIC; then ok; else fail "README plugin example compiles"; fi
-if start_server "$inst/bin/moss" --app "$root/libhello.so" -b; then
+if start_server "$inst/bin/moss" --app "$root/libhello.so" --admin off --drain_grace 0 -b; then
     body=$(curl -s "http://127.0.0.1:$port/")
     if [ "$body" = "hello from a plugin" ]; then ok; else fail "plugin answers (got '$body')"; fi
     if stop_server; then ok; else fail "moss --app exits 0 on SIGTERM"; fi
