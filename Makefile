@@ -155,7 +155,7 @@ $(SELFTEST): $(OBJ)/tests/arch/selftest.o $(CORE_CASES_OBJ) $(TEST_HELPER_OBJ) $
 
 # Children are checked too (forked cases, the moss binary, examples), except
 # the third-party clients the tests drive.
-VALGRIND_CMD := valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
+VALGRIND_CMD := valgrind --vgdb=no --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
                 --errors-for-leak-kinds=definite,indirect --trace-children=yes \
                 --trace-children-skip='*/curl,*/wrk' -q
 

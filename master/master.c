@@ -262,6 +262,20 @@ static void master_take_upgrade_fd(struct moss__master *m)
     unsetenv("MOSS_UPGRADE_FD");
 }
 
+/* This binary's path, for SIGUSR2. An upgrade installs the new binary over
+ * the old one's path, after which the kernel names ours "PATH (deleted)":
+ * the path is what we want to execute. */
+static void master_find_exe(struct moss__master *m)
+{
+    static const char deleted[] = " (deleted)";
+    ssize_t len = readlink("/proc/self/exe", m->exe, sizeof(m->exe) - 1);
+    size_t suffix = sizeof(deleted) - 1;
+
+    m->exe[len > 0 ? len : 0] = '\0';
+    if (len > (ssize_t)suffix && strcmp(m->exe + len - suffix, deleted) == 0)
+        m->exe[len - (ssize_t)suffix] = '\0';
+}
+
 static struct moss__master *master_new(const struct moss__master_opts *opts)
 {
     struct moss__master *m = calloc(1, sizeof(*m));
@@ -283,8 +297,7 @@ static struct moss__master *master_new(const struct moss__master_opts *opts)
             m->slots[s].fds[i] = -1;
     m->watchdog_usec = moss__notify_watchdog_usec();
     master_take_upgrade_fd(m);
-    if (readlink("/proc/self/exe", m->exe, sizeof(m->exe) - 1) == -1)
-        m->exe[0] = '\0';
+    master_find_exe(m);
     return m;
 }
 

@@ -24,6 +24,10 @@ struct master {
     unsigned admin_port;       /* its admin listener, 127.0.0.1 */
     int log_fd;                /* its stdout and stderr: an unlinked file */
     char dir[64];              /* a temporary directory of the case's (configs, sockets) */
+    char admin_token[256];     /* --admin_token's value in extra, sent with every admin
+                                * request; "" none */
+    unsigned leftovers;        /* set by master_stop: its workers found alive after it
+                                * exited (then killed); 0 is right */
 };
 
 /* Starts MOSS_BIN -b 127.0.0.1:PORT --admin 127.0.0.1:APORT --drain_grace 0
@@ -36,7 +40,7 @@ void master_start(struct master *m, const char *const *extra);
 /* As master_start, without waiting: for starts that are meant to fail. */
 void master_spawn(struct master *m, const char *const *extra);
 
-/* Sends sig to the master and waits up to timeout_ms for it to exit: its
+/* Sends sig to the master (0: none, the case signalled it already) and waits up to timeout_ms for it to exit: its
  * exit status (or 128 + the signal that killed it). Fails the case if it
  * does not exit (after SIGKILL to the master and every process of its
  * /stats). Removes m->dir and what is in it. */
@@ -86,5 +90,39 @@ struct wrk_result {
     long non_2xx;
 };
 void wrk_finish(struct wrk_run *run, struct wrk_result *result);
+
+/* ---- more helpers ---------------------------------------------------------------- */
+
+/* Creates m->dir (and clears m) ahead of master_start or master_spawn, so
+ * that a case can put files there first (a config for -c %s/moss.ini):
+ * they keep a directory made so instead of making their own. */
+void master_prepare(struct master *m);
+
+/* Writes text to m->dir/name (created or truncated); fails the case on error. */
+void master_write_file(const struct master *m, const char *name, const char *text);
+
+/* A master_wait condition: the committed generation (>= 1) has every wanted
+ * worker ready, and no worker is starting or in backoff. arg unused. */
+int master_all_ready(json_t *stats, void *arg);
+
+/* Whether pid is a live process (a zombie is not; it is left unreaped, so
+ * that whoever waits for it still gets its status). */
+int proc_alive(pid_t pid);
+
+/* pid's parent (/proc/PID/stat), or -1 if pid is gone. */
+pid_t proc_parent(pid_t pid);
+
+/* Waits up to timeout_ms until none of pids[0, n) is alive: 0, or -1. */
+int procs_gone(const pid_t *pids, size_t n, int timeout_ms);
+
+/* Notes on the fixture's behaviour:
+ *  - extra "--admin off" (or "--admin=off") sets m->admin_port to 0: then
+ *    master_start waits for "generation 1 ready" in the log instead, and
+ *    master_stats answers NULL at once;
+ *  - the test process becomes a child subreaper (PR_SET_CHILD_SUBREAPER) at
+ *    the first spawn, so that a master started by a binary upgrade (whose
+ *    parent, the old master, exits) is reparented to the test and
+ *    master_stop can wait for it and take its exit status;
+ *  - master_stop leaves m->log_fd open: master_log works after it. */
 
 #endif
