@@ -111,11 +111,12 @@ $(LIB_SO): $(LIB_OBJ) packaging/libmoss.map
 	ln -sf libmoss.so.$(VERSION) $(OUT)/lib/libmoss.so.$(SOVERSION)
 	ln -sf libmoss.so.$(SOVERSION) $(OUT)/lib/libmoss.so
 
-# Plugins (--app) resolve moss_* against the binary: export the public API
-# (only it) and link all of the library, whatever main.c itself calls.
+# Plugins (--app) resolve moss_* against the binary, and the watchdog names
+# the functions of a blocked hub's backtrace with dladdr: export every
+# symbol (-rdynamic) and link all of the library, whatever main.c calls.
 $(MOSS): $(OBJ)/master/main.o $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) $(STATIC) $(if $(CROSS),,-Wl,--export-dynamic-symbol='moss_[a-z0-9]*') \
+	$(CC) $(ALLLDFLAGS) $(STATIC) $(if $(CROSS),,-rdynamic) \
 	    -o $@ $(OBJ)/master/main.o -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive $(LIB_LIBS)
 
 # ---- tests ------------------------------------------------------------------
@@ -147,7 +148,7 @@ $(OBJ)/tests/%.o: tests/%.c
 $(CHECK_RUNTIME): $(OBJ)/tests/check/check_runtime.o $(CORE_CASES_OBJ) $(HUB_CASES_OBJ) \
                   $(TEST_HELPER_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIB_LIBS)
+	$(CC) $(ALLLDFLAGS) -rdynamic -o $@ $^ $(CHECK_LIBS) $(LIB_LIBS)
 
 $(SELFTEST): $(OBJ)/tests/arch/selftest.o $(CORE_CASES_OBJ) $(TEST_HELPER_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
@@ -161,14 +162,22 @@ VALGRIND_CMD := valgrind --vgdb=no --error-exitcode=3 --leak-check=full --show-l
 
 # The Check suites need libcheck for the target; a cross build runs the
 # self-contained arch self-test only.
-ifeq ($(CROSS),)
+ifneq ($(findstring thread,$(SAN)),)
+check: check-unit
+else ifeq ($(CROSS),)
 check: check-unit check-arch check-cli
 else
 check: check-arch
 endif
 
+# Under ThreadSanitizer only the watchdog's table runs (its threads are the
+# point), in one process: TSan does not follow Check's forks, nor the other
+# tables' servers.
+TSAN_ENV := $(if $(findstring thread,$(SAN)),CK_RUN_CASE=watchdog CK_FORK=no \
+            TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1")
+
 check-unit: $(CHECK_RUNTIME) $(EXAMPLES) $(MOSS) $(TEST_PLUGINS)
-	EXAMPLES_DIR=$(OUT)/examples MOSS_BIN=$(MOSS) TEST_PLUGIN_DIR=$(BUILD)/tests/plugins \
+	$(TSAN_ENV) EXAMPLES_DIR=$(OUT)/examples MOSS_BIN=$(MOSS) TEST_PLUGIN_DIR=$(BUILD)/tests/plugins \
 	    $(if $(VALGRIND),$(VALGRIND_CMD)) $(CHECK_RUNTIME)
 
 check-arch: $(SELFTEST)
@@ -184,6 +193,7 @@ check-all:
 	$(MAKE) check ARCH=portable
 	$(MAKE) check VALGRIND=1
 	$(MAKE) check SAN=address,undefined
+	$(MAKE) check SAN=thread
 
 # ---- benchmarks ---------------------------------------------------------------
 
@@ -195,9 +205,10 @@ $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-bench: $(BENCH) $(BENCH_HUB)
+bench: $(BENCH) $(BENCH_HUB) $(MOSS)
 	$(BENCH)
 	$(BENCH_HUB)
+	sh bench/bench_watchdog.sh $(MOSS)
 
 # ---- examples -----------------------------------------------------------------
 

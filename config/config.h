@@ -46,6 +46,7 @@ struct moss_config {
     char access_log[MOSS__PATH_MAX];   /* "" off, "-" stdout, else a file */
     enum moss__log_format access_log_format;
     char error_log[MOSS__PATH_MAX];    /* "-" stderr, else a file */
+    enum moss__log_format error_log_format; /* the watchdog's reports as text or JSON */
     char app[MOSS__PATH_MAX];          /* plugin .so, "" for the demo app */
     /* the master */
     int workers;                   /* worker processes; 0: one per online CPU */
@@ -60,6 +61,11 @@ struct moss_config {
     int64_t worker_timeout_ms;     /* heartbeat age that gets a worker killed */
     int64_t reload_timeout_ms;     /* for a new generation to be ready */
     int64_t drain_grace_ms;        /* SIGTERM: /health 503 while serving, before draining */
+    /* the watchdog */
+    int watchdog;                  /* a monitor thread per hub */
+    int64_t watchdog_interval_ms;
+    int64_t max_blocking_ms;       /* a hub without a switch for longer is blocked */
+    int64_t block_kill_ms;         /* 0 off; else the worker is replaced after this long */
 };
 
 #endif

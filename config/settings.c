@@ -93,6 +93,8 @@ static const struct moss__setting settings[] = {
      "the access log's line format", 0, log_formats},
     {"error_log", SETTING_STRING, FIELD(error_log), "-", 0, MOSS__PATH_MAX - 1,
      "the error log: a file, or \"-\" for stderr", 0, NULL},
+    {"error_log_format", SETTING_ENUM, FIELD(error_log_format), "text", 0, 1,
+     "the format of the watchdog's reports in the error log", 0, log_formats},
     {"app", SETTING_STRING, FIELD(app), "", 0, MOSS__PATH_MAX - 1,
      "the app: a plugin .so that exports moss_app_init; empty for the built-in demo app", 0,
      NULL},
@@ -126,6 +128,17 @@ static const struct moss__setting settings[] = {
     {"drain_grace", SETTING_DURATION, FIELD(drain_grace_ms), "5s", 0, 10 * MINUTE,
      "on SIGTERM, how long /health answers 503 while the workers still serve, so that a load "
      "balancer takes the node out before the drain", 0, NULL},
+    {"watchdog", SETTING_BOOL, FIELD(watchdog), "on", 0, 1,
+     "a monitor thread per worker that reports a greenlet keeping the hub from switching",
+     0, NULL},
+    {"watchdog_interval_ms", SETTING_DURATION, FIELD(watchdog_interval_ms), "20ms", 1, SECOND,
+     "how often the watchdog looks at the hub", 0, NULL},
+    {"max_blocking_ms", SETTING_DURATION, FIELD(max_blocking_ms), "100ms", 1, MINUTE,
+     "a hub that has not switched for longer (outside its poll) is blocked: reported with "
+     "the greenlet, its request and a backtrace", 0, NULL},
+    {"block_kill_ms", SETTING_DURATION, FIELD(block_kill_ms), "0", 0, 60 * MINUTE,
+     "a hub blocked for longer gets its worker replaced, after the report; 0 is off", 0,
+     NULL},
 };
 
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))

@@ -39,7 +39,10 @@ struct moss__stats_counters {
     uint64_t requests, connections_active, greenlets, switches, loop_iterations;
     uint64_t bytes_in, bytes_out;
     uint64_t status[MOSS__STATUS_CLASSES];
-    uint64_t blocked_count, blocked_max_ms;
+    uint64_t blocked_count, blocked_max_ms, blocked_sum_ms;
+    uint64_t blocked_buckets[MOSS__BLOCK_BUCKETS]; /* per bucket, not cumulative */
+    int has_last;                  /* last holds the latest episode */
+    struct moss__block_report last;
 };
 
 /* One entry of "workers": a used proc, or (pid 0) a slot of the committed

@@ -59,7 +59,8 @@ void moss__master_describe_status(int status, char *buf, size_t cap)
     if (WIFEXITED(status))
         snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        snprintf(buf, cap, "was killed by %s", strsignal(WTERMSIG(status)));
+        snprintf(buf, cap, "was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
     else
         snprintf(buf, cap, "ended (wait status %#x)", (unsigned)status);
 }
@@ -389,11 +390,19 @@ static int master_watch(struct moss__master *m)
         moss_event_free(m->wake);
         return -1;
     }
+    if (m->config->watchdog &&
+        (m->watchdog = moss__watchdog_log_start(m->config, NULL)) == NULL) {
+        master_fail(m, "starting the watchdog: %s", strerror(errno));
+        moss__master_signals_stop(m->signals);
+        moss_event_free(m->wake);
+        return -1;
+    }
     return 0;
 }
 
 static void master_unwatch(struct moss__master *m)
 {
+    moss__watchdog_log_stop(m->watchdog);
     moss__master_signals_stop(m->signals);
     moss_event_free(m->wake);
 }

@@ -130,6 +130,7 @@ struct moss__master {
     struct moss__master_reload *reload;   /* NULL when none is in progress */
     struct moss__master_signals *signals;
     struct moss__admin *admin;
+    struct moss__watchdog_log *watchdog; /* the master's own hub's; NULL: off */
     moss_event_t *wake;            /* set when the loop has something to do */
     FILE *error_log;
 };

@@ -30,7 +30,7 @@
 #define METRICS_LINE_BYTES 192
 #define METRICS_ADDRESS_LINE_BYTES (96 + 2 * MOSS__ADDRESS_MAX)
 #define METRICS_GLOBAL_LINES 24
-#define METRICS_WORKER_LINES 24
+#define METRICS_WORKER_LINES (24 + MOSS__BLOCK_BUCKETS + 2)
 #define METRICS_SLOT_LINES 2
 #define METRICS_LISTENER_LINES 2
 
@@ -353,6 +353,40 @@ static void metrics_slots(struct metrics_out *o, const struct moss__master *m,
                        metrics_seconds(backoff[slot]));
 }
 
+/* The histogram of a worker's blocked episodes (those that have ended):
+ * cumulative buckets, then _sum and _count, as Prometheus wants them. */
+static void metrics_worker_blocked_histogram(struct metrics_out *o,
+                                             const struct moss__stats_worker *w)
+{
+    static const char name[] = "moss_worker_blocked_duration_seconds";
+    char bucket[64], le[16];
+    uint64_t cumulative = 0;
+
+    snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+    for (size_t b = 0; b < MOSS__BLOCK_BUCKETS; b++) {
+        cumulative += w->c.blocked_buckets[b];
+        if (b + 1 < MOSS__BLOCK_BUCKETS)
+            snprintf(le, sizeof(le), "%g", metrics_seconds(moss__block_bucket_ms[b]));
+        else
+            snprintf(le, sizeof(le), "+Inf");
+        metrics_worker_start(o, bucket, w);
+        metrics_printf(o, ",le=\"%s\"} %" PRIu64 "\n", le, cumulative);
+    }
+    metrics_worker_start(o, "moss_worker_blocked_duration_seconds_sum", w);
+    metrics_printf(o, "} %g\n", metrics_seconds((int64_t)w->c.blocked_sum_ms));
+    metrics_worker_start(o, "moss_worker_blocked_duration_seconds_count", w);
+    metrics_printf(o, "} %" PRIu64 "\n", cumulative);
+}
+
+static void metrics_worker_blocked(struct metrics_out *o, const struct moss__stats *s)
+{
+    metrics_family(o, "moss_worker_blocked_duration_seconds", "histogram",
+                   "How long the worker's hub stayed blocked, per episode that has ended.");
+    for (size_t i = 0; i < s->worker_count; i++)
+        if (s->workers[i].pid != 0)
+            metrics_worker_blocked_histogram(o, &s->workers[i]);
+}
+
 /* ---- the whole -------------------------------------------------------------------- */
 
 size_t moss__metrics_cap(const struct moss__stats *s)
@@ -382,6 +416,7 @@ ptrdiff_t moss__metrics_render(const struct moss__master *m, const struct moss__
     metrics_worker_counters(&o, s);
     metrics_worker_responses(&o, s);
     metrics_worker_gauges_write(&o, s);
+    metrics_worker_blocked(&o, s);
     metrics_slots(&o, m, s);
     if (o.full) {
         errno = ENOBUFS;

@@ -118,6 +118,15 @@ static int64_t stats_slot_backoff_ms(const struct moss__master *m, unsigned slot
     return m->slots[slot].backoff_ms;
 }
 
+static void stats_blocked_load(const struct moss__blocked *b, struct moss__stats_counters *c)
+{
+    c->blocked_count = stats_load(&b->count);
+    c->blocked_max_ms = stats_load(&b->max_ms);
+    c->blocked_sum_ms = stats_load(&b->sum_ms);
+    for (size_t i = 0; i < MOSS__BLOCK_BUCKETS; i++)
+        c->blocked_buckets[i] = stats_load(&b->buckets[i]);
+}
+
 static void stats_proc(const struct moss__master *m, const struct moss__master_proc *proc,
                        int64_t now, struct moss__stats_worker *e)
 {
@@ -134,8 +143,8 @@ static void stats_proc(const struct moss__master *m, const struct moss__master_p
         .rss_bytes = stats_rss_bytes(proc->pid),
     };
     stats_counters_load(&score->counters, &e->c);
-    e->c.blocked_count = stats_load(&score->blocked.count);
-    e->c.blocked_max_ms = stats_load(&score->blocked.max_ms);
+    stats_blocked_load(&score->blocked, &e->c);
+    e->c.has_last = moss__score_block_last(score, &e->c.last) == 0;
 }
 
 static int stats_slot_has_current(const struct moss__master *m, unsigned slot)
@@ -238,16 +247,30 @@ static json_t *stats_status_json(const uint64_t *status)
                      "5xx", J(status[MOSS__STATUS_5XX]));
 }
 
+/* The latest blocking episode: who, serving what, how long, where. */
+static json_t *stats_block_json(const struct moss__block_report *r)
+{
+    json_t *frames = json_array();
+
+    for (uint32_t i = 0; frames != NULL && i < r->frame_count && i < MOSS__BLOCK_FRAMES; i++)
+        json_array_append_new(frames, json_string(r->frames[i]));
+    return json_pack("{s:I, s:s, s:s?, s:I, s:I, s:b, s:o*}", "greenlet", J(r->greenlet),
+                     "name", r->name, "request", r->request[0] != '\0' ? r->request : NULL,
+                     "ms", J(r->ms), "at", J(r->at), "ongoing", r->ongoing != 0, "frames",
+                     frames);
+}
+
 /* The counters of a worker entry, added to o: 0, or -1 (ENOMEM). */
 static int stats_counters_into(json_t *o, const struct moss__stats_counters *c)
 {
     json_t *more = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:n}}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:o}}",
         "requests", J(c->requests), "connections_active", J(c->connections_active),
         "greenlets", J(c->greenlets), "switches", J(c->switches),
         "loop_iterations", J(c->loop_iterations), "bytes_in", J(c->bytes_in),
         "bytes_out", J(c->bytes_out), "status", stats_status_json(c->status),
-        "blocked", "count", J(c->blocked_count), "max_ms", J(c->blocked_max_ms), "last");
+        "blocked", "count", J(c->blocked_count), "max_ms", J(c->blocked_max_ms), "last",
+        c->has_last ? stats_block_json(&c->last) : json_null());
 
     return json_object_update_new(o, more);
 }

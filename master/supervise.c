@@ -189,6 +189,24 @@ static void supervise_kill(struct moss__master *m, struct moss__master_proc *pro
     proc->killed = 1;
 }
 
+/* The worker's watchdog saw its hub blocked past block_kill_ms and asked to
+ * be replaced: its report is in the log (the worker's) and here, then it
+ * goes, as a failure (its slot respawns). */
+static void supervise_block_kill(struct moss__master *m, struct moss__master_proc *p)
+{
+    struct moss__block_report r;
+    char why[MOSS__BLOCK_REQUEST_LEN + 160];
+
+    if (moss__score_block_last(p->score, &r) == 0)
+        snprintf(why, sizeof(why), "hub blocked %lld ms in greenlet %llu \"%s\"%s%s (block_kill_ms %lld)",
+                 (long long)r.ms, (unsigned long long)r.greenlet, r.name,
+                 r.request[0] != '\0' ? " serving " : "", r.request,
+                 (long long)m->config->block_kill_ms);
+    else
+        snprintf(why, sizeof(why), "hub blocked past block_kill_ms");
+    supervise_kill(m, p, why);
+}
+
 /* A ready worker's hub must beat within worker_timeout; a starting one
  * must be ready within reload_timeout. */
 static void supervise_check_proc(struct moss__master *m, struct moss__master_proc *p,
@@ -207,7 +225,9 @@ static void supervise_check_proc(struct moss__master *m, struct moss__master_pro
             supervise_kill(m, p, "still alive after its stop deadline");
         return;
     }
-    if (p->ever_ready && now - beat > m->config->worker_timeout_ms) {
+    if (atomic_load_explicit(&p->score->blocked.kill_requested, memory_order_acquire)) {
+        supervise_block_kill(m, p);
+    } else if (p->ever_ready && now - beat > m->config->worker_timeout_ms) {
         snprintf(why, sizeof(why), "no heartbeat for %lld ms (worker_timeout %lld ms)",
                  (long long)(now - beat), (long long)m->config->worker_timeout_ms);
         supervise_kill(m, p, why);

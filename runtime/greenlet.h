@@ -33,6 +33,10 @@ struct moss_greenlet {
     struct moss__san_fiber san;
     void *task;                   /* the hub's record of us, or NULL */
     char name[MOSS_GREENLET_NAME_MAX + 1];
+    /* What it is doing, for the watchdog's report ("GET /path"): a string
+     * its owner keeps valid while it is set, read on the greenlet's own
+     * thread (in the watchdog's signal handler). NULL: nothing to say. */
+    const char *context;
 };
 
 struct moss__thread {

@@ -70,6 +70,7 @@ extern const struct moss_test_case moss_test_io_cases[];
 extern const struct moss_test_case moss_test_sync_cases[];
 extern const struct moss_test_case moss_test_threadpool_cases[];
 extern const struct moss_test_case moss_test_example_cases[];
+extern const struct moss_test_case moss_test_watchdog_cases[];
 extern const struct moss_test_case moss_test_http_cases[];
 extern const struct moss_test_case moss_test_stream_cases[];
 extern const struct moss_test_case moss_test_config_cases[];
@@ -79,6 +80,7 @@ extern const struct moss_test_case moss_test_master_os_cases[];
 extern const struct moss_test_case moss_test_admin_cases[];
 extern const struct moss_test_case moss_test_master_cases[];
 extern const struct moss_test_case moss_test_master_reload_cases[];
+extern const struct moss_test_case moss_test_watchdog_server_cases[];
 
 struct moss_test_table {
     const char *name; /* the Check TCase: run one with CK_RUN_CASE=name */

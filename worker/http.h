@@ -106,6 +106,8 @@ struct moss_response {
     char head[MOSS__HTTP_HEAD_MAX];
 };
 
+#define MOSS__HTTP_CONTEXT 128
+
 struct moss__http_conn {
     struct moss__worker *w;
     struct moss__conn_entry *entry;
@@ -126,6 +128,7 @@ struct moss__http_conn {
     int cancelled;                   /* the connection's greenlet was killed */
     int timed_out;                   /* the request outlived request_timeout */
     int handler_ret;
+    char context[MOSS__HTTP_CONTEXT]; /* "METHOD target": the watchdog's word for it */
     char scratch[MOSS__HTTP_SCRATCH];
 };
 

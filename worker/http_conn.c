@@ -14,9 +14,12 @@
  *                      nothing was sent (the connection goes on), else close. */
 #include "http.h"
 
+#include "../runtime/watchdog.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,8 +139,10 @@ static void *http_request_run(void *arg)
     int ret = -1;
 
     hc->request_live = 1;
+    moss__greenlet_set_context(moss_greenlet_current(), hc->context);
     if (app != NULL && app->handle != NULL)
         ret = app->handle(&hc->req, &hc->res, hc->w->app_data);
+    moss__greenlet_set_context(moss_greenlet_current(), NULL);
     hc->request_live = 0;
     if (hc->conn_done) {
         http_conn_free(hc); /* orphaned, and the connection is gone: ours */
@@ -188,13 +193,17 @@ static void http_run_handler(struct moss__http_conn *hc)
 
     hc->handler_ret = 0;
     hc->in_handler = 1;
+    snprintf(hc->context, sizeof(hc->context), "%s %s%s%s", hc->req.method, hc->req.path,
+             hc->req.query[0] != '\0' ? "?" : "", hc->req.query);
     g = moss_spawn(http_request_run, hc);
     if (g == NULL) {
         moss__worker_log(hc->w, "http: spawn for %s %s from %s: %s", hc->req.method,
                          hc->req.path, hc->client, strerror(errno));
         hc->handler_ret = -1;
-    } else if (moss_join(g, deadline, NULL) == -1) {
-        http_handler_overrun(hc, g, errno);
+    } else {
+        moss_greenlet_set_name(g, "http request");
+        if (moss_join(g, deadline, NULL) == -1)
+            http_handler_overrun(hc, g, errno);
     }
     hc->in_handler = 0;
 }

@@ -7,6 +7,7 @@
 #ifndef MOSS_WORKER_SCORE_H
 #define MOSS_WORKER_SCORE_H
 
+#include "../runtime/watchdog.h"
 #include "counters.h"
 
 #include <stdatomic.h>
@@ -24,10 +25,20 @@ enum moss__worker_state {
     MOSS__WORKER_STATES
 };
 
-/* The watchdog's figures (filled in by the watchdog issue). */
+/* Episode durations for the /metrics histogram: bucket i counts episodes
+ * of at most moss__block_bucket_ms[i]; the last bucket, the rest. */
+#define MOSS__BLOCK_BUCKETS 8
+extern const int64_t moss__block_bucket_ms[MOSS__BLOCK_BUCKETS - 1];
+
+/* The watchdog's figures, written by the worker's monitor thread. */
 struct moss__blocked {
     _Atomic uint64_t count;             /* blocking episodes */
-    _Atomic uint64_t max_ms;            /* the longest */
+    _Atomic uint64_t max_ms;            /* the longest that has ended */
+    _Atomic uint64_t sum_ms;            /* of those that have ended */
+    _Atomic uint64_t buckets[MOSS__BLOCK_BUCKETS]; /* those that have ended, by length */
+    _Atomic uint32_t seq;               /* a seqlock over last: odd while written */
+    _Atomic int32_t kill_requested;     /* block_kill_ms passed: the master replaces it */
+    struct moss__block_report last;     /* the latest episode, once count > 0 */
 };
 
 struct moss__score {
@@ -49,5 +60,15 @@ static inline void moss__score_beat(struct moss__score *score)
 {
     atomic_store_explicit(&score->heartbeat_ms, moss__score_clock_ms(), memory_order_relaxed);
 }
+
+/* The monitor thread's side: a new episode (ongoing) or its end. */
+void moss__score_block_report(struct moss__score *score, const struct moss__block_report *r);
+
+/* Rewrites the latest episode's report without counting an episode. */
+void moss__score_block_update(struct moss__score *score, const struct moss__block_report *r);
+
+/* Another process's side: a consistent copy of the latest episode. 0, or -1
+ * if there is none (or it kept changing under a bounded number of tries). */
+int moss__score_block_last(const struct moss__score *score, struct moss__block_report *out);
 
 #endif

@@ -253,11 +253,17 @@ int moss__worker_run(struct moss__worker *w)
         moss__worker_fail(w, "starting the stream server: %s", strerror(errno));
         goto stop_signals;
     }
+    if (w->config->watchdog &&
+        (w->watchdog = moss__watchdog_log_start(w->config, w->score)) == NULL) {
+        err = errno;
+        moss__worker_fail(w, "starting the watchdog: %s", strerror(errno));
+        goto stop_server;
+    }
     refresher = moss_spawn(worker_refresh_run, w);
     if (refresher == NULL) {
         err = errno;
         moss__worker_fail(w, "spawning the counters refresher: %s", strerror(errno));
-        goto stop_server;
+        goto stop_watchdog;
     }
     worker_log_serving(w);
     if (w->score != NULL) { /* before the first park: no accept has run yet */
@@ -272,9 +278,14 @@ int moss__worker_run(struct moss__worker *w)
     worker_counters_refresh(w);
     if (moss__stream_server_free(w) == -1)
         moss__worker_log(w, "stream server: %s; leaving it", strerror(errno));
+    moss__watchdog_log_stop(w->watchdog);
+    w->watchdog = NULL;
     worker_signals_stop(sig);
     return 0;
 
+stop_watchdog:
+    moss__watchdog_log_stop(w->watchdog);
+    w->watchdog = NULL;
 stop_server:
     moss__stream_server_stop(w);
     moss__stream_server_free(w);

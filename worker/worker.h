@@ -47,6 +47,7 @@ struct moss__worker {
     struct moss__conn_entry *conns;   /* live connections */
     struct moss__stream_server *stream;     /* the stream server's state (stream_server.c) */
     int draining;                     /* no new requests; close idle connections */
+    struct moss__watchdog_log *watchdog; /* NULL: off */
     FILE *access_log;                 /* NULL: off */
     FILE *error_log;
 };
@@ -126,6 +127,20 @@ int moss__stream_server_join(struct moss__worker *w, int64_t deadline);
 /* Frees what start allocated, once stopped and without connections: 0, or -1
  * with EBUSY (still accepting, or connections left). */
 int moss__stream_server_free(struct moss__worker *w);
+
+/* ---- the watchdog (watchdog_report.c) -------------------------------------- */
+
+/* Episodes logged a minute, at most; the rest are counted in /stats. */
+#define MOSS__WATCHDOG_REPORTS_PER_MINUTE 10
+
+/* Starts the watchdog on the calling thread's hub with config's settings,
+ * its reports going to the error log and to score (a worker's; NULL for the
+ * master, which has no block_kill_ms). NULL with errno. */
+struct moss__watchdog_log *moss__watchdog_log_start(const struct moss_config *config,
+                                                    struct moss__score *score);
+
+/* Stops it; NULL is fine. */
+void moss__watchdog_log_stop(struct moss__watchdog_log *log);
 
 /* ---- the worker's run loop (worker.c) ------------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 /* A flat view of every case, indexed by Check's loop counter. */
-static const struct moss_test_case *check_cases[256];
+static const struct moss_test_case *check_cases[512];
 
 void moss_test_fail(const char *expr, const char *file, int line)
 {
@@ -24,14 +24,14 @@ static void check_run_case(int index)
  * check_cases. */
 static TCase *check_tcase(const struct moss_test_table *table)
 {
-    static TTest tests[256];
+    static TTest tests[512];
     static int n;
     TCase *tcase = tcase_create(table->name);
 
     tcase_set_timeout(tcase, 120); /* room for valgrind; a hang still ends */
     for (const struct moss_test_case *c = table->cases; c->name != NULL; c++) {
-        if (n == 256)
-            ck_abort_msg("more than 256 cases: raise the bound");
+        if (n == 512)
+            ck_abort_msg("more than 512 cases: raise the bound");
         check_cases[n] = c;
         tests[n] = (TTest){.name = c->name, .fn = check_run_case, .file = __FILE__, .line = 0};
         tcase_add_loop_test(tcase, &tests[n], n, n + 1);

@@ -58,6 +58,36 @@ static pid_t fx_pid(size_t i)
     return i == 1 ? getppid() : getpid();
 }
 
+/* The latest episode of a worker that has had some: what the watchdog's
+ * monitor writes (worker/score.c), read back through the seqlock. */
+static void fx_plant_block(struct moss__blocked *b, const struct planted *p)
+{
+    struct moss__block_report r = {.greenlet = 40 + p->index, .ms = (int64_t)p->blocked * 60,
+                                   .at = 1700000050, .frame_count = 2};
+
+    snprintf(r.name, sizeof(r.name), "http request");
+    snprintf(r.request, sizeof(r.request), "GET /slow?n=%zu", p->index);
+    snprintf(r.frames[0], sizeof(r.frames[0]), "busy_inner+0x1a");
+    snprintf(r.frames[1], sizeof(r.frames[1]), "busy_outer+0x2b");
+    memcpy(&b->last, &r, sizeof(r));
+    b->buckets[0] = p->blocked; /* ended, each within 100 ms */
+    b->sum_ms = (uint64_t)p->blocked * 60;
+}
+
+/* What /stats says of it. */
+static json_t *want_block(const struct planted *p)
+{
+    char request[64];
+
+    if (p->blocked == 0)
+        return json_null();
+    snprintf(request, sizeof(request), "GET /slow?n=%zu", p->index);
+    return json_pack("{s:I, s:s, s:s, s:I, s:i, s:b, s:[s, s]}", "greenlet", J(40 + p->index),
+                     "name", "http request", "request", request, "ms", J(p->blocked * 60),
+                     "at", 1700000050, "ongoing", 0, "frames", "busy_inner+0x1a",
+                     "busy_outer+0x2b");
+}
+
 static void fx_plant(const struct planted *p, pid_t pid, int64_t now)
 {
     fx->procs[p->index] = (struct moss__master_proc){
@@ -73,6 +103,8 @@ static void fx_plant(const struct planted *p, pid_t pid, int64_t now)
                      .status = {[MOSS__STATUS_2XX] = p->s2xx, [MOSS__STATUS_4XX] = p->s4xx,
                                 [MOSS__STATUS_5XX] = p->s5xx}},
         .blocked = {.count = p->blocked, .max_ms = p->blocked * 60}};
+    if (p->blocked > 0)
+        fx_plant_block(&fx->board[p->index].blocked, p);
 }
 
 /* A loopback listener with `queued` connections completed and never
@@ -331,7 +363,7 @@ static json_t *want_worker(const struct planted *p, size_t i)
 {
     return json_pack(
         "{s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:{s:I, s:i, s:I, s:I}, s:{s:I, s:I, s:n}}",
+        " s:{s:I, s:i, s:I, s:I}, s:{s:I, s:I, s:o}}",
         "slot", J(p->slot), "pid", J(fx_pid(i)), "generation", J(p->generation),
         "state", fx_states[i], "cpu", p->cpu < 0 ? json_null() : json_integer(p->cpu),
         "started_at", J(1700000000 + p->index), "respawns", J(p->slot == 0), "backoff_ms", 0,
@@ -340,7 +372,7 @@ static json_t *want_worker(const struct planted *p, size_t i)
         "loop_iterations", J(p->requests * 5), "bytes_in", J(p->requests * 100),
         "bytes_out", J(p->requests * 200), "status", "2xx", J(p->s2xx), "3xx", 0,
         "4xx", J(p->s4xx), "5xx", J(p->s5xx), "blocked", "count", J(p->blocked),
-        "max_ms", J(p->blocked * 60), "last");
+        "max_ms", J(p->blocked * 60), "last", want_block(p));
 }
 
 static json_t *want_workers(void)
@@ -437,6 +469,13 @@ static void case_stats_reload_last(void)
 
 /* ---- /metrics --------------------------------------------------------------------------- */
 
+/* A histogram family's samples add a suffix to its name. */
+static int metrics_histogram_sample(const char *rest)
+{
+    return strncmp(rest, "_bucket{", 8) == 0 || strncmp(rest, "_sum{", 5) == 0 ||
+           strncmp(rest, "_count{", 7) == 0;
+}
+
 /* Every sample line follows the # TYPE of its own family. */
 static void check_grouping(const char *text)
 {
@@ -447,7 +486,8 @@ static void check_grouping(const char *text)
         if (sscanf(line, "# TYPE %127s", family) == 1 || line[0] == '#')
             continue;
         TEST_ASSERT(family[0] != '\0' && strncmp(line, family, strlen(family)) == 0);
-        TEST_ASSERT(line[strlen(family)] == '{' || line[strlen(family)] == ' ');
+        TEST_ASSERT(line[strlen(family)] == '{' || line[strlen(family)] == ' ' ||
+                    metrics_histogram_sample(line + strlen(family)));
     }
 }
 
@@ -482,6 +522,14 @@ static void case_metrics_text(void)
              (long)getppid());
     TEST_ASSERT(strstr(r.body, line) == NULL); /* never beat: no sample */
     TEST_ASSERT(strstr(r.body, "\nmoss_worker_heartbeat_age_seconds{slot=\"1\",") != NULL);
+    /* the blocked histogram: one episode of 60 ms, in every bucket from 0.1 s */
+    snprintf(line, sizeof(line), "\nmoss_worker_blocked_duration_seconds_bucket{slot=\"1\","
+             "pid=\"%ld\",generation=\"2\",le=\"0.1\"} 1\n", (long)getpid());
+    TEST_ASSERT(strstr(r.body, line) != NULL);
+    snprintf(line, sizeof(line), "\nmoss_worker_blocked_duration_seconds_bucket{slot=\"1\","
+             "pid=\"%ld\",generation=\"2\",le=\"+Inf\"} 1\n", (long)getpid());
+    TEST_ASSERT(strstr(r.body, line) != NULL);
+    TEST_ASSERT(strstr(r.body, "# TYPE moss_worker_blocked_duration_seconds histogram\n"));
     check_grouping(r.body);
     moss__admin_stop(fx);
 }

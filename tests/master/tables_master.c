@@ -5,5 +5,6 @@ const struct moss_test_table moss_test_master_tables[] = {
     {"admin", moss_test_admin_cases},
     {"master", moss_test_master_cases},
     {"master_reload", moss_test_master_reload_cases},
+    {"watchdog_server", moss_test_watchdog_server_cases},
     {NULL, NULL},
 };

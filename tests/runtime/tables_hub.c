@@ -6,5 +6,6 @@ const struct moss_test_table moss_test_hub_tables[] = {
     {"sync", moss_test_sync_cases},
     {"threadpool", moss_test_threadpool_cases},
     {"example", moss_test_example_cases},
+    {"watchdog", moss_test_watchdog_cases},
     {NULL, NULL},
 };
