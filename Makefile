@@ -238,4 +238,9 @@ uninstall:
 clean:
 	rm -rf build bin lib
 
+# Fuzzing (fuzz/fuzz.mk) and packaging (packaging/packaging.mk) have
+# makefiles of their own.
+-include fuzz/fuzz.mk
+-include packaging/packaging.mk
+
 -include $(shell find build -name '*.d' 2>/dev/null)
