@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -311,6 +312,22 @@ static void master_free(struct moss__master *m)
     free(m);
 }
 
+/* Each connection costs a worker an fd: the soft limit goes up to the hard
+ * one (as nginx's worker_rlimit_nofile would), for the workers to inherit.
+ * Only the soft limit: raising the hard one needs privileges moss should not
+ * want. */
+static void master_raise_nofile(struct moss__master *m)
+{
+    struct rlimit limit;
+
+    if (getrlimit(RLIMIT_NOFILE, &limit) == -1 || limit.rlim_cur >= limit.rlim_max)
+        return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
+        moss__master_log(m, "setrlimit(RLIMIT_NOFILE, %llu): %s",
+                         (unsigned long long)limit.rlim_max, strerror(errno));
+}
+
 static int master_open_log(struct moss__master *m)
 {
     if (strcmp(m->config->error_log, "-") == 0)
@@ -436,6 +453,7 @@ int moss__master_run(const struct moss__master_opts *opts)
     if (m == NULL)
         return -1;
     signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an EPIPE, not a death */
+    master_raise_nofile(m);
     if (master_open_log(m) == -1 || master_bind(m) == -1) {
         err = errno;
         goto free_master;
