@@ -240,6 +240,47 @@ static void worker_wait_signal(struct moss__worker *w, struct worker_signals *si
     }
 }
 
+static int worker_watchdog_start(struct moss__worker *w)
+{
+    if (!w->config->watchdog)
+        return 0;
+    w->watchdog = moss__watchdog_log_start(w->config, w->score);
+    return w->watchdog != NULL ? 0 : -1;
+}
+
+static void worker_watchdog_stop(struct moss__worker *w)
+{
+    moss__watchdog_log_stop(w->watchdog);
+    w->watchdog = NULL;
+}
+
+/* Ready before the first park, so that no accept has run before the
+ * master hears it. */
+static void worker_mark_ready(struct moss__worker *w)
+{
+    if (w->score == NULL)
+        return;
+    moss__score_beat(w->score);
+    moss__score_set_state(w->score, MOSS__WORKER_READY);
+}
+
+/* Serves until a stop signal, then drains or stops, and lets the
+ * refresher go. */
+static void worker_serve(struct moss__worker *w, struct worker_signals *sig,
+                         moss_greenlet_t *refresher)
+{
+    worker_log_serving(w);
+    worker_mark_ready(w);
+    worker_wait_signal(w, sig);
+    moss__worker_log(w, "%s received", worker_signal_name(sig->received));
+    worker_shutdown(w, sig);
+    moss_kill(refresher);
+    moss_join(refresher, MOSS_FOREVER, NULL);
+    worker_counters_refresh(w);
+    if (moss__stream_server_free(w) == -1)
+        moss__worker_log(w, "stream server: %s; leaving it", strerror(errno));
+}
+
 int moss__worker_run(struct moss__worker *w)
 {
     struct worker_signals *sig = worker_signals_start();
@@ -253,8 +294,7 @@ int moss__worker_run(struct moss__worker *w)
         moss__worker_fail(w, "starting the stream server: %s", strerror(errno));
         goto stop_signals;
     }
-    if (w->config->watchdog &&
-        (w->watchdog = moss__watchdog_log_start(w->config, w->score)) == NULL) {
+    if (worker_watchdog_start(w) == -1) {
         err = errno;
         moss__worker_fail(w, "starting the watchdog: %s", strerror(errno));
         goto stop_server;
@@ -265,27 +305,13 @@ int moss__worker_run(struct moss__worker *w)
         moss__worker_fail(w, "spawning the counters refresher: %s", strerror(errno));
         goto stop_watchdog;
     }
-    worker_log_serving(w);
-    if (w->score != NULL) { /* before the first park: no accept has run yet */
-        moss__score_beat(w->score);
-        moss__score_set_state(w->score, MOSS__WORKER_READY);
-    }
-    worker_wait_signal(w, sig);
-    moss__worker_log(w, "%s received", worker_signal_name(sig->received));
-    worker_shutdown(w, sig);
-    moss_kill(refresher);
-    moss_join(refresher, MOSS_FOREVER, NULL);
-    worker_counters_refresh(w);
-    if (moss__stream_server_free(w) == -1)
-        moss__worker_log(w, "stream server: %s; leaving it", strerror(errno));
-    moss__watchdog_log_stop(w->watchdog);
-    w->watchdog = NULL;
+    worker_serve(w, sig, refresher);
+    worker_watchdog_stop(w);
     worker_signals_stop(sig);
     return 0;
 
 stop_watchdog:
-    moss__watchdog_log_stop(w->watchdog);
-    w->watchdog = NULL;
+    worker_watchdog_stop(w);
 stop_server:
     moss__stream_server_stop(w);
     moss__stream_server_free(w);
