@@ -213,13 +213,16 @@ static void supervise_check_proc(struct moss__master *m, struct moss__master_pro
                                  int64_t now)
 {
     char why[160];
-    int64_t beat = atomic_load_explicit(&p->score->heartbeat_ms, memory_order_relaxed);
+    int64_t beat;
 
     if (p->killed)
         return;
-    if (!p->ever_ready && atomic_load_explicit(&p->score->state, memory_order_relaxed) ==
+    /* the state first: a worker beats before it says READY (with release),
+     * so a READY read here (acquire) comes with a heartbeat */
+    if (!p->ever_ready && atomic_load_explicit(&p->score->state, memory_order_acquire) ==
                               MOSS__WORKER_READY)
         p->ever_ready = 1;
+    beat = atomic_load_explicit(&p->score->heartbeat_ms, memory_order_relaxed);
     if (p->stopping) {
         if (p->kill_at_ms != 0 && now >= p->kill_at_ms)
             supervise_kill(m, p, "still alive after its stop deadline");
@@ -227,7 +230,7 @@ static void supervise_check_proc(struct moss__master *m, struct moss__master_pro
     }
     if (atomic_load_explicit(&p->score->blocked.kill_requested, memory_order_acquire)) {
         supervise_block_kill(m, p);
-    } else if (p->ever_ready && now - beat > m->config->worker_timeout_ms) {
+    } else if (p->ever_ready && beat != 0 && now - beat > m->config->worker_timeout_ms) {
         snprintf(why, sizeof(why), "no heartbeat for %lld ms (worker_timeout %lld ms)",
                  (long long)(now - beat), (long long)m->config->worker_timeout_ms);
         supervise_kill(m, p, why);

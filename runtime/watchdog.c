@@ -41,7 +41,12 @@ struct moss__watchdog {
     struct moss__watchdog_opts opts;
     struct moss__hub *hub;
     pthread_t hub_thread, thread;
-    int stop_fd;                     /* an eventfd: the monitor's wake-up to stop */
+    int wake_fd;                     /* an eventfd: wakes the monitor to stop or pause */
+    _Atomic int stopping;
+    /* fork: the forking thread asks the monitor to pause, and forks only once
+     * it has, so that the monitor holds no lock (the allocator's, the
+     * loader's) that the child would inherit held */
+    _Atomic int pause_requested, paused;
     moss_trace_t chained;            /* the hook installed before ours */
     struct moss__block_capture capture;
     struct watch_episode episode;
@@ -179,14 +184,47 @@ static void watch_look(struct moss__watchdog *wd)
     }
 }
 
+static void watch_wake(struct moss__watchdog *wd)
+{
+    uint64_t one = 1;
+
+    if (write(wd->wake_fd, &one, sizeof(one)) == -1)
+        abort(); /* an eventfd write of 1 cannot fail: the thread would never hear */
+}
+
+/* Waits up to timeout_ms (-1: forever) for a wake: 1 if woken, 0 if not. */
+static int watch_sleep(struct moss__watchdog *wd, int timeout_ms)
+{
+    struct pollfd p = {.fd = wd->wake_fd, .events = POLLIN};
+    uint64_t count;
+
+    if (poll(&p, 1, timeout_ms) != 1)
+        return 0;
+    if (read(wd->wake_fd, &count, sizeof(count)) == -1)
+        return 0;
+    return 1;
+}
+
+/* Parked in poll, holding nothing, until the fork is over. */
+static void watch_pause(struct moss__watchdog *wd)
+{
+    atomic_store_explicit(&wd->paused, 1, memory_order_release);
+    while (atomic_load_explicit(&wd->pause_requested, memory_order_acquire) &&
+           !atomic_load_explicit(&wd->stopping, memory_order_acquire))
+        watch_sleep(wd, -1);
+    atomic_store_explicit(&wd->paused, 0, memory_order_release);
+}
+
 static void *watch_main(void *arg)
 {
     struct moss__watchdog *wd = arg;
-    struct pollfd stop = {.fd = wd->stop_fd, .events = POLLIN};
-    int n;
 
-    while ((n = poll(&stop, 1, (int)wd->opts.interval_ms)) == 0 || (n == -1 && errno == EINTR))
-        watch_look(wd);
+    while (!atomic_load_explicit(&wd->stopping, memory_order_acquire)) {
+        if (atomic_load_explicit(&wd->pause_requested, memory_order_acquire))
+            watch_pause(wd);
+        else if (!watch_sleep(wd, (int)wd->opts.interval_ms))
+            watch_look(wd);
+    }
     /* an episode that ended since the last look still gets its end report */
     if (wd->episode.active &&
         atomic_load_explicit(&wd->pub.last_switch_ms, memory_order_relaxed) !=
@@ -244,13 +282,42 @@ static void watch_fork_child(void)
     if (wd == NULL)
         return;
     watch_unhook(wd);
-    close(wd->stop_fd);
+    close(wd->wake_fd);
     free(wd);
+}
+
+#define PAUSE_WAIT_MS 2000         /* a look in progress ends within its capture wait */
+
+/* Before a fork on the hub's thread: the monitor pauses first. */
+static void watch_fork_prepare(void)
+{
+    struct moss__watchdog *wd = watchdog_self;
+    struct timespec step = {.tv_sec = 0, .tv_nsec = 1000000};
+
+    if (wd == NULL)
+        return;
+    atomic_store_explicit(&wd->pause_requested, 1, memory_order_release);
+    watch_wake(wd);
+    for (int i = 0; i < PAUSE_WAIT_MS; i++) {
+        if (atomic_load_explicit(&wd->paused, memory_order_acquire))
+            return;
+        nanosleep(&step, NULL);
+    }
+}
+
+static void watch_fork_parent(void)
+{
+    struct moss__watchdog *wd = watchdog_self;
+
+    if (wd == NULL)
+        return;
+    atomic_store_explicit(&wd->pause_requested, 0, memory_order_release);
+    watch_wake(wd);
 }
 
 static void watch_register_fork(void)
 {
-    pthread_atfork(NULL, NULL, watch_fork_child);
+    pthread_atfork(watch_fork_prepare, watch_fork_parent, watch_fork_child);
 }
 
 static int watch_hook(struct moss__watchdog *wd)
@@ -279,8 +346,8 @@ struct moss__watchdog *moss__watchdog_start(const struct moss__watchdog_opts *op
         goto free_wd;
     wd->opts = *opts;
     wd->hub_thread = pthread_self();
-    wd->stop_fd = eventfd(0, EFD_CLOEXEC);
-    if (wd->stop_fd == -1)
+    wd->wake_fd = eventfd(0, EFD_CLOEXEC);
+    if (wd->wake_fd == -1)
         goto free_wd;
     if (watch_hook(wd) == -1)
         goto close_fd;
@@ -292,7 +359,7 @@ unhook:
     watch_unhook(wd);
 close_fd:
     err = errno;
-    close(wd->stop_fd);
+    close(wd->wake_fd);
     errno = err;
 free_wd:
     err = errno;
@@ -303,14 +370,12 @@ free_wd:
 
 void moss__watchdog_stop(struct moss__watchdog *wd)
 {
-    uint64_t one = 1;
-
     if (wd == NULL)
         return;
-    if (write(wd->stop_fd, &one, sizeof(one)) == -1)
-        abort(); /* an eventfd write of 1 cannot fail: the thread would never end */
+    atomic_store_explicit(&wd->stopping, 1, memory_order_release);
+    watch_wake(wd);
     pthread_join(wd->thread, NULL);
     watch_unhook(wd);
-    close(wd->stop_fd);
+    close(wd->wake_fd);
     free(wd);
 }

@@ -53,7 +53,7 @@ int64_t moss__score_clock_ms(void);
 
 static inline void moss__score_set_state(struct moss__score *score, enum moss__worker_state s)
 {
-    atomic_store_explicit(&score->state, (int32_t)s, memory_order_relaxed);
+    atomic_store_explicit(&score->state, (int32_t)s, memory_order_release);
 }
 
 static inline void moss__score_beat(struct moss__score *score)

@@ -68,11 +68,18 @@ static int proc_stat_read(pid_t pid, struct proc_stat *st)
     return 0;
 }
 
-int proc_alive(pid_t pid)
+/* Whether pid is alive (not a zombie) and, unless start is 0, started then. */
+static int proc_live(pid_t pid, unsigned long long start)
 {
     struct proc_stat st;
 
-    return pid > 0 && proc_stat_read(pid, &st) == 0 && st.state != 'Z' && st.state != 'X';
+    return pid > 0 && proc_stat_read(pid, &st) == 0 && (start == 0 || st.start == start) &&
+           st.state != 'Z' && st.state != 'X';
+}
+
+int proc_alive(pid_t pid)
+{
+    return proc_live(pid, 0);
 }
 
 pid_t proc_parent(pid_t pid)
@@ -85,18 +92,17 @@ pid_t proc_parent(pid_t pid)
 int procs_gone(const pid_t *pids, size_t n, int timeout_ms)
 {
     int64_t end = test_clock_ms() + timeout_ms;
+    size_t i = 0;
 
-    for (;;) {
-        size_t alive = 0;
-
-        for (size_t i = 0; i < n; i++)
-            alive += proc_alive(pids[i]);
-        if (alive == 0)
-            return 0;
-        if (test_clock_ms() >= end)
+    while (i < n) {
+        if (!proc_alive(pids[i]))
+            i++; /* a process gone stays gone */
+        else if (test_clock_ms() >= end)
             return -1;
-        test_pause_ms(10);
+        else
+            test_pause_ms(10);
     }
+    return 0;
 }
 
 /* Processes seen as the master's workers, each with its start time. */
@@ -119,22 +125,14 @@ static void known_add(struct known *k, pid_t pid)
     }
 }
 
-/* Whether the i-th known process is still that process, and alive. */
-static int known_alive(const struct known *k, size_t i)
-{
-    struct proc_stat st;
-
-    return proc_stat_read(k->pids[i], &st) == 0 && st.start == k->starts[i] &&
-           st.state != 'Z' && st.state != 'X';
-}
-
 /* The children /proc shows for parent. */
 static void known_children(struct known *k, pid_t parent)
 {
     DIR *dir = opendir("/proc");
     struct dirent *e;
 
-    TEST_ASSERT(dir != NULL);
+    if (dir == NULL)
+        return; /* then only what /stats said is known */
     while ((e = readdir(dir)) != NULL) {
         pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
 
@@ -181,11 +179,70 @@ static int fixture_wait(pid_t pid, int timeout_ms, int *status)
 
 /* ---- starting ----------------------------------------------------------------------- */
 
+/* The structs whose directory master_prepare (or the spawn) made, until
+ * master_stop removes it: known by address, so that the fields of a struct
+ * the case did not initialise are never read. */
+static const struct master *fixture_prepared[16];
+
+/* The entry of fixture_prepared holding m (NULL: a free one), or NULL. */
+static const struct master **fixture_prepared_entry(const struct master *m)
+{
+    for (size_t i = 0; i < sizeof(fixture_prepared) / sizeof(fixture_prepared[0]); i++)
+        if (fixture_prepared[i] == m)
+            return &fixture_prepared[i];
+    return NULL;
+}
+
+static int fixture_remove_entry(const char *path, const struct stat *st, int flag,
+                                struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    if (remove(path) == -1)
+        fprintf(stderr, "remove(%s): %s\n", path, strerror(errno));
+    return 0;
+}
+
+/* A case that fails ends at once (Check's _exit): its processes die with
+ * it (PR_SET_PDEATHSIG), its directory stays. Directories are named after
+ * the test process, so that the next one removes those of processes gone. */
+static void fixture_sweep(void)
+{
+    DIR *dir = opendir("/tmp");
+    const char *prefix = DIR_PREFIX + strlen("/tmp/");
+    struct dirent *e;
+    char path[300];
+
+    while (dir != NULL && (e = readdir(dir)) != NULL) {
+        char *end = e->d_name;
+        long owner = strncmp(e->d_name, prefix, strlen(prefix)) == 0
+                         ? strtol(e->d_name + strlen(prefix), &end, 10) : 0;
+
+        if (owner <= 0 || *end != '-' || owner == (long)getpid() || kill((pid_t)owner, 0) == 0 ||
+            errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
+        nftw(path, fixture_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    if (dir != NULL)
+        closedir(dir);
+}
+
 void master_prepare(struct master *m)
 {
+    static pid_t swept;
+    const struct master **entry = fixture_prepared_entry(m);
+
+    if (swept != getpid()) {
+        swept = getpid();
+        fixture_sweep();
+    }
+    if (entry == NULL)
+        entry = fixture_prepared_entry(NULL);
+    TEST_ASSERT(entry != NULL); /* more than 16 at once */
+    *entry = m;
     memset(m, 0, sizeof(*m));
     m->log_fd = -1;
-    snprintf(m->dir, sizeof(m->dir), "%sXXXXXX", DIR_PREFIX);
+    snprintf(m->dir, sizeof(m->dir), "%s%ld-XXXXXX", DIR_PREFIX, (long)getpid());
     TEST_ASSERT(mkdtemp(m->dir) != NULL);
 }
 
@@ -201,16 +258,11 @@ void master_write_file(const struct master *m, const char *name, const char *tex
     TEST_ASSERT(fclose(f) == 0);
 }
 
-/* A directory master_prepare made, still there: kept; else a new one. */
+/* The directory master_prepare made for m, else a new one. */
 static void fixture_dir(struct master *m)
 {
-    struct stat st;
-
-    if (strncmp(m->dir, DIR_PREFIX, strlen(DIR_PREFIX)) == 0 &&
-        memchr(m->dir, '\0', sizeof(m->dir)) != NULL && stat(m->dir, &st) == 0 &&
-        S_ISDIR(st.st_mode))
-        return;
-    master_prepare(m);
+    if (fixture_prepared_entry(m) == NULL)
+        master_prepare(m);
 }
 
 /* --admin off and --admin_token TOKEN among extra, as m records them. */
@@ -318,24 +370,20 @@ static void fixture_kill_all(struct master *m, struct known *k)
     if (fixture_wait(m->pid, KILL_WAIT_MS, &status) == -1)
         fprintf(stderr, "master %ld outlived SIGKILL\n", (long)m->pid);
     for (size_t i = 0; i < k->count; i++)
-        if (known_alive(k, i))
+        if (proc_live(k->pids[i], k->starts[i]))
             kill(k->pids[i], SIGKILL);
 }
 
-static int fixture_remove_entry(const char *path, const struct stat *st, int flag,
-                                struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    if (remove(path) == -1)
-        fprintf(stderr, "remove(%s): %s\n", path, strerror(errno));
-    return 0;
-}
-
+/* m's directory goes, and the fixture forgets m. */
 static void fixture_remove_dir(struct master *m)
 {
+    const struct master **entry = fixture_prepared_entry(m);
+
     if (m->dir[0] != '\0')
         nftw(m->dir, fixture_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     m->dir[0] = '\0';
+    if (entry != NULL)
+        *entry = NULL;
 }
 
 /* The master did not come up: its log, then nothing of it left behind. */
@@ -401,23 +449,26 @@ static void fixture_collect(const struct master *m, struct known *k)
     known_children(k, m->pid);
 }
 
+/* How many known processes are still alive. */
+static size_t known_live(const struct known *k)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < k->count; i++)
+        n += proc_live(k->pids[i], k->starts[i]);
+    return n;
+}
+
 /* Workers alive after their master exited: said, then killed; their count. */
 static unsigned fixture_end_leftovers(const struct known *k)
 {
+    int64_t end = test_clock_ms() + LEFTOVER_WAIT_MS * MASTER_SLOW;
     unsigned killed = 0;
 
-    int64_t end = test_clock_ms() + LEFTOVER_WAIT_MS * MASTER_SLOW;
-    size_t alive;
-
-    do {
-        alive = 0;
-        for (size_t i = 0; i < k->count; i++)
-            alive += known_alive(k, i);
-        if (alive != 0)
-            test_pause_ms(10);
-    } while (alive != 0 && test_clock_ms() < end);
+    while (known_live(k) != 0 && test_clock_ms() < end)
+        test_pause_ms(10);
     for (size_t i = 0; i < k->count; i++) {
-        if (known_alive(k, i)) {
+        if (proc_live(k->pids[i], k->starts[i])) {
             fprintf(stderr, "worker %ld outlived its master: killing it\n", (long)k->pids[i]);
             kill(k->pids[i], SIGKILL);
             killed++;
@@ -488,18 +539,15 @@ static int fixture_connect(unsigned port)
     return fd;
 }
 
-/* Sends text whole and reads to the peer's close: the bytes read, or -1. */
+/* Sends text (short: one send) and reads to the peer's close: the bytes
+ * read, or -1. */
 static ssize_t fixture_exchange(int fd, const char *text, char *raw, size_t cap)
 {
-    size_t len = strlen(text), done = 0;
-    ssize_t n;
+    size_t len = strlen(text), done;
+    ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
 
-    while (done < len) {
-        n = send(fd, text + done, len - done, MSG_NOSIGNAL);
-        if (n <= 0)
-            return -1;
-        done += (size_t)n;
-    }
+    if (n != (ssize_t)len)
+        return -1;
     for (done = 0; done < cap - 1; done += (size_t)n) {
         n = recv(fd, raw + done, cap - 1 - done, 0);
         if (n == 0)
@@ -509,25 +557,6 @@ static ssize_t fixture_exchange(int fd, const char *text, char *raw, size_t cap)
     }
     raw[done] = '\0';
     return (ssize_t)done;
-}
-
-/* A chunked body decoded in place: its length. */
-static size_t fixture_dechunk(char *body, size_t len)
-{
-    char *in = body, *out = body, *end = body + len;
-
-    while (in < end) {
-        char *line_end;
-        unsigned long size = strtoul(in, &line_end, 16);
-
-        line_end = strstr(line_end, "\r\n");
-        if (line_end == NULL || size == 0 || size > (size_t)(end - line_end - 2))
-            break;
-        memmove(out, line_end + 2, size);
-        out += size;
-        in = line_end + 2 + size + 2;
-    }
-    return (size_t)(out - body);
 }
 
 int http_get(unsigned port, const char *path, const char *headers, char *body, size_t cap)
@@ -549,10 +578,7 @@ int http_get(unsigned port, const char *path, const char *headers, char *body, s
     if (n <= 0 || sscanf(raw, "HTTP/1.%*d %d", &status) != 1 ||
         (head_end = strstr(raw, "\r\n\r\n")) == NULL)
         return -1;
-    *head_end = '\0';
     len = (size_t)(raw + n - (head_end + 4));
-    if (strcasestr(raw, "\r\nTransfer-Encoding: chunked") != NULL)
-        len = fixture_dechunk(head_end + 4, len);
     if (cap > 0) {
         len = len < cap - 1 ? len : cap - 1;
         memcpy(body, head_end + 4, len);
@@ -632,16 +658,21 @@ json_int_t stats_int(json_t *stats, const char *path)
     return json_integer_value(v);
 }
 
+/* A /stats worker entry's state, or "". */
+static const char *worker_state(json_t *w)
+{
+    const char *s = json_string_value(json_object_get(w, "state"));
+
+    return s != NULL ? s : "";
+}
+
 size_t stats_workers(json_t *stats, const char *state)
 {
     json_t *w;
     size_t i, n = 0;
 
-    json_array_foreach(json_object_get(stats, "workers"), i, w) {
-        const char *s = json_string_value(json_object_get(w, "state"));
-
-        n += state == NULL || (s != NULL && strcmp(s, state) == 0);
-    }
+    json_array_foreach(json_object_get(stats, "workers"), i, w)
+        n += state == NULL || strcmp(worker_state(w), state) == 0;
     return n;
 }
 
@@ -658,10 +689,9 @@ size_t stats_ready_pids(json_t *stats, pid_t *pids, size_t cap)
     size_t i, n = 0;
 
     json_array_foreach(json_object_get(stats, "workers"), i, w) {
-        const char *s = json_string_value(json_object_get(w, "state"));
         json_t *pid = json_object_get(w, "pid");
 
-        if (n < cap && s != NULL && strcmp(s, "ready") == 0 && json_is_integer(pid))
+        if (n < cap && strcmp(worker_state(w), "ready") == 0 && json_is_integer(pid))
             pids[n++] = (pid_t)json_integer_value(pid);
     }
     qsort(pids, n, sizeof(*pids), pid_cmp);
@@ -678,9 +708,9 @@ int master_all_ready(json_t *stats, void *arg)
     if (generation < 1)
         return 0;
     json_array_foreach(json_object_get(stats, "workers"), i, w) {
-        const char *s = json_string_value(json_object_get(w, "state"));
+        const char *s = worker_state(w);
 
-        if (s == NULL || strcmp(s, "starting") == 0 || strcmp(s, "backoff") == 0)
+        if (strcmp(s, "starting") == 0 || strcmp(s, "backoff") == 0 || s[0] == '\0')
             return 0;
         ready += strcmp(s, "ready") == 0 &&
                  json_integer_value(json_object_get(w, "generation")) == generation;

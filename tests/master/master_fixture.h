@@ -95,7 +95,9 @@ void wrk_finish(struct wrk_run *run, struct wrk_result *result);
 
 /* Creates m->dir (and clears m) ahead of master_start or master_spawn, so
  * that a case can put files there first (a config for -c %s/moss.ini):
- * they keep a directory made so instead of making their own. */
+ * they then use that directory, for that same struct (known by address:
+ * the fixture never reads a struct the case did not initialise), instead
+ * of making their own; master_stop removes it. */
 void master_prepare(struct master *m);
 
 /* Writes text to m->dir/name (created or truncated); fails the case on error. */
@@ -123,6 +125,7 @@ int procs_gone(const pid_t *pids, size_t n, int timeout_ms);
  *    the first spawn, so that a master started by a binary upgrade (whose
  *    parent, the old master, exits) is reparented to the test and
  *    master_stop can wait for it and take its exit status;
+ *  - master_wait gives up (-1) at once if the master has exited;
  *  - master_stop leaves m->log_fd open: master_log works after it. */
 
 #endif
