@@ -305,6 +305,7 @@ static struct moss__master *master_new(const struct moss__master_opts *opts)
 
 static void master_free(struct moss__master *m)
 {
+    moss__master_upgrade_free(m);
     if (m->upgrade_fd != -1)
         close(m->upgrade_fd);
     moss__log_close(m->error_log);

@@ -32,9 +32,12 @@ struct moss__master_reload {
     int initial;
 };
 
+/* A worker of a rolled-back reload has the same generation number as the
+ * next reload's (numbers are reused: the committed ones go up by one), but
+ * it is stopping: its death is not the new reload's failure. */
 int moss__master_reload_owns(const struct moss__master *m, const struct moss__master_proc *proc)
 {
-    return m->reload != NULL && proc->generation == m->reload->generation;
+    return m->reload != NULL && proc->generation == m->reload->generation && !proc->stopping;
 }
 
 /* Where a reload ends, either way: /stats, the log, systemd. */

@@ -122,6 +122,9 @@ void moss__master_upgrade_check(struct moss__master *m);
 /* A reaped pid that is the upgrade's new master: 1 (handled), else 0. */
 int moss__master_upgrade_reaped(struct moss__master *m, pid_t pid, int status);
 
+/* At exit: whatever is left of an upgrade. */
+void moss__master_upgrade_free(struct moss__master *m);
+
 /* In a new master started by an upgrade: tells the old one it is ready. */
 void moss__master_upgrade_ready(struct moss__master *m);
 

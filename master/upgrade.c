@@ -224,3 +224,13 @@ void moss__master_upgrade_ready(struct moss__master *m)
     close(m->upgrade_fd);
     m->upgrade_fd = -1;
 }
+
+void moss__master_upgrade_free(struct moss__master *m)
+{
+    if (m->upgrade == NULL)
+        return;
+    if (m->upgrade->ready_fd != -1)
+        close(m->upgrade->ready_fd);
+    free(m->upgrade);
+    m->upgrade = NULL;
+}

@@ -299,10 +299,15 @@ static void http_log_request(struct moss__http_conn *hc)
 /* ---- the loop --------------------------------------------------------------------- */
 
 /* Whether the connection may carry a next request. */
+/* Whether the connection waits for another request: what the response
+ * promised (res.close says "Connection: close" went out). A drain that began
+ * after a keep-alive response does not end the connection here: the client
+ * may have sent its next request already, and it is served, with
+ * "Connection: close"; an idle connection is closed by the drain's sweep. */
 static int http_keep_going(const struct moss__http_conn *hc)
 {
     return !hc->broken && !hc->cancelled && !hc->must_close && !hc->res.close &&
-           hc->req.body_done && !hc->w->draining;
+           hc->req.body_done;
 }
 
 /* Serves one request; 0 to go on, -1 to close. */

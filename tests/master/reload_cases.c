@@ -1,10 +1,13 @@
 /* SIGHUP reloads of the real moss binary run as a prefork server (the
  * master fixture): twenty in a row under wrk load without a client error,
  * a bad config refused with the old workers untouched, a new generation
- * whose app cannot start rolled back, SIGHUPs arriving during a reload and
- * while an older generation still drains. The binary upgrade (SIGUSR2),
- * reuse_port, unix sockets and socket activation are in
+ * whose app cannot start rolled back, SIGHUPs arriving during a reload,
+ * behind one that is rolled back, and while an older generation still
+ * drains. The binary upgrade (SIGUSR2), reuse_port, unix sockets, socket
+ * activation and the settings a reload refuses are in
  * reload_more_cases.c; what both files share is declared in reload_cases.h.
+ * The app steered by files (init fails, init waits) is
+ * tests/plugins/init_fails_when.c.
  *
  * What is asserted is what a user sees: responses, /stats, the log, pids.
  * No assertion is on elapsed time: durations are printed to stderr; every
@@ -102,6 +105,14 @@ int rl_last_error_has(json_t *stats, const char *text)
     return error != NULL && strstr(error, text) != NULL;
 }
 
+int rl_worker_is(json_t *worker, json_int_t generation, const char *state)
+{
+    const char *s = json_string_value(json_object_get(worker, "state"));
+
+    return json_integer_value(json_object_get(worker, "generation")) == generation &&
+           s != NULL && strcmp(s, state) == 0;
+}
+
 int rl_all_of_generation(json_t *stats, json_int_t generation)
 {
     json_t *workers = json_object_get(stats, "workers"), *w;
@@ -132,13 +143,47 @@ int rl_pids_equal(const pid_t *a, size_t na, const pid_t *b, size_t nb)
 void rl_get_ok(unsigned port, const char *path, const char *text)
 {
     char body[4096];
-    int status = http_get(port, path, NULL, body, sizeof(body));
+    int64_t start = test_clock_ms();
+    int status = http_get(port, path, NULL, body, sizeof(body)), err = errno;
 
     if (status != 200 || (text != NULL && strstr(body, text) == NULL))
-        fprintf(stderr, "GET %s on %u: %d '%s' (wanted 200 '%s')\n", path, port, status, body,
+        fprintf(stderr, "GET %s on %u: %d '%s' after %lld ms (%s) (wanted 200 '%s')\n", path,
+                port, status, body, (long long)(test_clock_ms() - start), strerror(err),
                 text != NULL ? text : "");
     TEST_ASSERT(status == 200);
     TEST_ASSERT(text == NULL || strstr(body, text) != NULL);
+}
+
+void rl_stop(struct master *m)
+{
+    TEST_ASSERT(master_stop(m, SIGTERM, RL_WAIT_MS) == 0);
+    TEST_ASSERT(m->leftovers == 0);
+}
+
+void rl_wait_load(const struct master *m)
+{
+    json_int_t before = rl_int(m, "totals.requests");
+    int64_t end = test_clock_ms() + RL_WAIT_MS;
+
+    while (rl_int(m, "totals.requests") <= before + 10) {
+        TEST_ASSERT(test_clock_ms() < end);
+        test_pause_ms(20);
+    }
+}
+
+void rl_wrk_finish(const char *name, struct wrk_run *wrk, int64_t started_ms)
+{
+    struct wrk_result r;
+    int64_t ms;
+
+    wrk_finish(wrk, &r);
+    ms = test_clock_ms() - started_ms;
+    fprintf(stderr, "%s: wrk: %ld requests, %.0f requests/s, %ld socket errors, %ld non-2xx\n",
+            name, r.requests, ms > 0 ? (double)r.requests * 1000.0 / (double)ms : 0.0,
+            r.socket_errors, r.non_2xx);
+    TEST_ASSERT(r.requests > 0);
+    TEST_ASSERT(r.socket_errors == 0);
+    TEST_ASSERT(r.non_2xx == 0);
 }
 
 void rl_plugin(char *buf, size_t cap, const char *name)
@@ -182,19 +227,6 @@ static void rl_wait_only(const struct master *m, json_int_t generation, size_t c
     TEST_ASSERT(!"older workers left");
 }
 
-/* Waits until the workers have served more than before in all: wrk's load
- * reaches them. */
-static void rl_wait_load(const struct master *m)
-{
-    json_int_t before = rl_int(m, "totals.requests");
-    int64_t end = test_clock_ms() + RL_WAIT_MS;
-
-    while (rl_int(m, "totals.requests") <= before + 10) {
-        TEST_ASSERT(test_clock_ms() < end);
-        test_pause_ms(20);
-    }
-}
-
 static int rl_cmp_ms(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -208,13 +240,14 @@ static int rl_cmp_ms(const void *a, const void *b)
  * start take seconds, so there 3 reloads under 8 connections. */
 #define HUP_RELOADS (RUNNING_ON_VALGRIND ? 3 : 20)
 #define HUP_CONNS (RUNNING_ON_VALGRIND ? 8u : 50u)
-#define HUP_SECONDS (RUNNING_ON_VALGRIND ? 40u : 7u)
+#define HUP_SECONDS (RUNNING_ON_VALGRIND ? 15u : 7u)
+#define HUP_RELOADS_MAX 20
 #define HUP_SPACING_MS 150         /* spreads the reloads over wrk's run */
 
 struct hup_run {
-    pid_t seen[RL_PIDS_MAX * 2];   /* every ready pid so far */
+    pid_t seen[2 * (HUP_RELOADS_MAX + 1)]; /* every ready pid so far */
     size_t seen_count;
-    int64_t latency_ms[20];
+    int64_t latency_ms[HUP_RELOADS_MAX];
 };
 
 /* One reload: SIGHUP, the next generation ready, its pids all new. */
@@ -234,32 +267,27 @@ static void hup_once(const struct master *m, struct hup_run *run, int i)
     run->seen_count += n;
 }
 
-static void hup_report(const struct hup_run *run, const struct wrk_result *r, int64_t wrk_ms,
-                       int covered)
+static void hup_report(const struct hup_run *run, int covered)
 {
-    int64_t sorted[20];
+    int64_t sorted[HUP_RELOADS_MAX];
 
     memcpy(sorted, run->latency_ms, sizeof(sorted[0]) * HUP_RELOADS);
     qsort(sorted, HUP_RELOADS, sizeof(sorted[0]), rl_cmp_ms);
     fprintf(stderr,
             "hup_20_under_load: %d reloads%s; SIGHUP to generation ready: median %lld ms, "
-            "max %lld ms; wrk: %ld requests, %.0f requests/s, %ld socket errors, %ld non-2xx%s\n",
-            HUP_RELOADS, RUNNING_ON_VALGRIND ? " (3, not 20: valgrind)" : "",
-            (long long)sorted[HUP_RELOADS / 2], (long long)sorted[HUP_RELOADS - 1], r->requests,
-            wrk_ms > 0 ? (double)r->requests * 1000.0 / (double)wrk_ms : 0.0, r->socket_errors,
-            r->non_2xx, covered ? "" : "; wrk ended before the last reload");
+            "max %lld ms%s\n", HUP_RELOADS, RUNNING_ON_VALGRIND ? " (3, not 20: valgrind)" : "",
+            (long long)sorted[HUP_RELOADS / 2], (long long)sorted[HUP_RELOADS - 1],
+            covered ? "" : "; wrk ended before the last reload");
 }
 
 static void case_hup_20_under_load(void)
 {
     static const char *const extra[] = {"-w", "2", NULL};
-    struct master m;
+    struct master m = {0};
     struct hup_run run = {0};
     struct wrk_run wrk;
-    struct wrk_result result;
     json_int_t generation;
     int64_t wrk_start_ms;
-    int covered;
 
     master_start(&m, extra);
     generation = rl_int(&m, "generation");
@@ -272,16 +300,12 @@ static void case_hup_20_under_load(void)
         hup_once(&m, &run, i);
         test_pause_ms(HUP_SPACING_MS);
     }
-    covered = proc_alive(wrk.pid);
-    wrk_finish(&wrk, &result);
-    hup_report(&run, &result, test_clock_ms() - wrk_start_ms, covered);
-    TEST_ASSERT(result.requests > 0);
-    TEST_ASSERT(result.socket_errors == 0);
-    TEST_ASSERT(result.non_2xx == 0);
+    hup_report(&run, proc_alive(wrk.pid));
+    rl_wrk_finish("hup_20_under_load", &wrk, wrk_start_ms);
     TEST_ASSERT(rl_int(&m, "generation") == generation + HUP_RELOADS);
     TEST_ASSERT(rl_int(&m, "reloads.ok") == HUP_RELOADS);
     TEST_ASSERT(rl_int(&m, "reloads.failed") == 0);
-    TEST_ASSERT(master_stop(&m, SIGTERM, RL_WAIT_MS) == 0);
+    rl_stop(&m);
 }
 
 /* ---- a bad config -------------------------------------------------------------------- */
@@ -307,7 +331,7 @@ static void case_hup_bad_config(void)
     static const char *const extra[] = {"-c", "%s/moss.ini", NULL};
     char path[RL_PATH_MAX], where[RL_PATH_MAX + 32];
     pid_t pids[RL_PIDS_MAX], fresh[RL_PIDS_MAX];
-    struct master m;
+    struct master m = {0};
     json_int_t generation;
     json_t *stats;
     size_t n;
@@ -341,18 +365,20 @@ static void case_hup_bad_config(void)
     TEST_ASSERT(rl_pids_disjoint(fresh, 3, pids, n));
     json_decref(stats);
     rl_get_ok(m.port, "/", NULL);
-    TEST_ASSERT(master_stop(&m, SIGTERM, RL_WAIT_MS) == 0);
+    rl_stop(&m);
 }
 
 /* ---- an app that cannot start: rollback --------------------------------------------- */
 
-/* Starts -w 2 with the init_fails_when plugin, its files in m->dir. */
-static void when_start(struct master *m, char *fail, char *wait, size_t cap)
+void rl_when_start(struct master *m, char *fail, char *wait, size_t cap,
+                   const char *reload_timeout)
 {
     static char plugin[RL_PATH_MAX];
-    static const char *const extra[] = {"-w", "2", "--app", plugin, NULL};
+    static const char *extra[] = {"-w", "2", "--app", plugin, "--reload_timeout", NULL, NULL};
 
     rl_plugin(plugin, sizeof(plugin), "init_fails_when.so");
+    extra[4] = reload_timeout != NULL ? "--reload_timeout" : NULL;
+    extra[5] = reload_timeout;
     master_prepare(m);
     rl_path(m, "init.fail", fail, cap);
     rl_path(m, "init.wait", wait, cap);
@@ -366,12 +392,12 @@ static void case_hup_init_fails_rollback(void)
 {
     char fail[RL_PATH_MAX], wait[RL_PATH_MAX];
     pid_t pids[RL_PIDS_MAX], now[RL_PIDS_MAX];
-    struct master m;
+    struct master m = {0};
     json_int_t generation;
     json_t *stats;
     size_t n;
 
-    when_start(&m, fail, wait, sizeof(fail));
+    rl_when_start(&m, fail, wait, sizeof(fail), NULL);
     generation = rl_int(&m, "generation");
     n = rl_ready_pids(&m, pids);
     TEST_ASSERT(n == 2);
@@ -395,12 +421,11 @@ static void case_hup_init_fails_rollback(void)
     TEST_ASSERT(rl_int(&m, "reloads.ok") == 1);
     TEST_ASSERT(rl_pids_disjoint(now, rl_ready_pids(&m, now), pids, n));
     rl_get_ok(m.port, "/", "plugin ok");
-    TEST_ASSERT(master_stop(&m, SIGTERM, RL_WAIT_MS) == 0);
+    rl_stop(&m);
 }
 
 /* ---- a SIGHUP during a reload --------------------------------------------------------- */
 
-/* count workers of generation are starting: the reload waits at its gate. */
 struct rl_starting {
     json_int_t generation;
     size_t count;
@@ -413,9 +438,19 @@ static int rl_has_starting(json_t *stats, void *arg)
     size_t i, n = 0;
 
     json_array_foreach(workers, i, w)
-        n += json_integer_value(json_object_get(w, "generation")) == want->generation &&
-             strcmp(json_string_value(json_object_get(w, "state")), "starting") == 0;
+        n += rl_worker_is(w, want->generation, "starting");
     return n == want->count;
+}
+
+void rl_wait_starting(const struct master *m, json_int_t generation, size_t count)
+{
+    struct rl_starting want = {generation, count};
+
+    if (master_wait(m, rl_has_starting, &want, RL_WAIT_MS) == 0)
+        return;
+    fprintf(stderr, "not %zu workers of generation %lld starting; log:\n%s\n", count,
+            (long long)generation, master_log(m));
+    TEST_ASSERT(!"the new generation is not held at the gate");
 }
 
 /* The first SIGHUP's generation is held at the gate (its workers wait in
@@ -426,27 +461,27 @@ static void case_hup_during_reload(void)
 {
     char fail[RL_PATH_MAX], wait[RL_PATH_MAX];
     pid_t pids[RL_PIDS_MAX], now[RL_PIDS_MAX];
-    struct master m;
-    struct rl_starting held;
+    struct master m = {0};
+    json_int_t held;
     size_t n;
 
-    when_start(&m, fail, wait, sizeof(fail));
-    held.generation = rl_int(&m, "generation") + 1;
-    held.count = n = rl_ready_pids(&m, pids);
+    rl_when_start(&m, fail, wait, sizeof(fail), NULL);
+    held = rl_int(&m, "generation") + 1;
+    n = rl_ready_pids(&m, pids);
     master_write_file(&m, "init.wait", "");
     TEST_ASSERT(kill(m.pid, SIGHUP) == 0);
-    TEST_ASSERT(master_wait(&m, rl_has_starting, &held, RL_WAIT_MS) == 0);
+    rl_wait_starting(&m, held, n);
     TEST_ASSERT(kill(m.pid, SIGHUP) == 0);
     TEST_ASSERT(master_log_wait(&m, "another reload follows", RL_WAIT_MS) == 0);
-    TEST_ASSERT(rl_int(&m, "generation") == held.generation - 1); /* still held */
+    TEST_ASSERT(rl_int(&m, "generation") == held - 1); /* still held */
     TEST_ASSERT(unlink(wait) == 0);
-    rl_wait_generation(&m, held.generation + 1);
+    rl_wait_generation(&m, held + 1);
     TEST_ASSERT(rl_int(&m, "reloads.ok") == 2);
     TEST_ASSERT(rl_int(&m, "reloads.failed") == 0);
-    rl_wait_only(&m, held.generation + 1, n);
+    rl_wait_only(&m, held + 1, n);
     TEST_ASSERT(rl_pids_disjoint(now, rl_ready_pids(&m, now), pids, n));
     rl_get_ok(m.port, "/", "plugin ok");
-    TEST_ASSERT(master_stop(&m, SIGTERM, RL_WAIT_MS) == 0);
+    rl_stop(&m);
 }
 
 /* ---- a SIGHUP while an older generation drains ---------------------------------------- */
@@ -464,8 +499,9 @@ static int drain_sleep_request(const struct master *m)
              "GET /sleep?ms=%d HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", DRAIN_SLEEP_MS);
     TEST_ASSERT(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
     send_all(fd, request, strlen(request));
-    while (rl_int(m, "totals.connections_active") < 1) /* accepted by a worker */
-        test_pause_ms(10);                          /* (bounded by the case's timeout) */
+    for (int64_t end = test_clock_ms() + RL_WAIT_MS; rl_int(m, "totals.connections_active") < 1;
+         test_pause_ms(10))
+        TEST_ASSERT(test_clock_ms() < end); /* until a worker has accepted it */
     return fd;
 }
 
@@ -496,8 +532,7 @@ static int drain_has_draining(const struct master *m, json_int_t generation)
     int found = 0;
 
     json_array_foreach(json_object_get(stats, "workers"), i, w)
-        found |= json_integer_value(json_object_get(w, "generation")) == generation &&
-                 strcmp(json_string_value(json_object_get(w, "state")), "draining") == 0;
+        found |= rl_worker_is(w, generation, "draining");
     json_decref(stats);
     return found;
 }
@@ -506,7 +541,7 @@ static void case_hup_while_draining(void)
 {
     static char graceful[32];
     static const char *const extra[] = {"-w", "2", "--graceful_timeout", graceful, NULL};
-    struct master m;
+    struct master m = {0};
     json_int_t generation;
     int fd;
 
@@ -524,7 +559,7 @@ static void case_hup_while_draining(void)
     TEST_ASSERT(rl_int(&m, "reloads.failed") == 0);
     rl_get_ok(m.port, "/", "Hello");
     rl_wait_only(&m, generation + 2, 2);
-    TEST_ASSERT(master_stop(&m, SIGTERM, RL_WAIT_MS) == 0);
+    rl_stop(&m);
 }
 
 const struct moss_test_case moss_test_master_reload_cases[] = {
@@ -533,6 +568,7 @@ const struct moss_test_case moss_test_master_reload_cases[] = {
     {"hup_bind_needs_restart", rl_case_hup_bind_needs_restart},
     {"hup_init_fails_rollback", case_hup_init_fails_rollback},
     {"hup_during_reload", case_hup_during_reload},
+    {"hup_queued_after_rollback", rl_case_hup_queued_after_rollback},
     {"hup_while_draining", case_hup_while_draining},
     {"usr2_upgrade_under_load", rl_case_usr2_upgrade_under_load},
     {"usr2_upgrade_abandoned", rl_case_usr2_upgrade_abandoned},
