@@ -7,9 +7,11 @@
  * break the JSON; a line is built whole and written with one fputs. */
 #include "http.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <time.h>
 
@@ -117,6 +119,31 @@ static void access_line_json(struct access_line *l, const struct moss__access_re
                 rec->status, rec->bytes, rec->duration_ms);
 }
 
+/* One fputs of a whole line, then flush: lines never interleave. A full
+ * disk loses lines, not the server: the failure is logged once, with what
+ * it means, the unwritten bytes are dropped (the buffer must not grow), and
+ * the first line written again says so, with how many were lost. */
+static void access_write(struct moss__worker *w, const char *text)
+{
+    const char *path = w->config != NULL ? w->config->access_log : "?";
+    int err;
+
+    errno = 0;
+    if (fputs(text, w->access_log) != EOF && fflush(w->access_log) != EOF) {
+        if (w->access_log_lost > 0)
+            moss__worker_log(w, "access log %s: writing again; %llu lines were lost", path,
+                             (unsigned long long)w->access_log_lost);
+        w->access_log_lost = 0;
+        return;
+    }
+    err = errno;
+    clearerr(w->access_log);
+    __fpurge(w->access_log);
+    if (w->access_log_lost++ == 0)
+        moss__worker_log(w, "access log %s: write: %s; lines are lost until it can be written "
+                         "again", path, strerror(err != 0 ? err : EIO));
+}
+
 void moss__access_log(struct moss__worker *w, const struct moss__access_record *rec)
 {
     struct access_line line;
@@ -134,8 +161,5 @@ void moss__access_log(struct moss__worker *w, const struct moss__access_record *
         access_line_text(&line, rec, &tm);
     if (line.len == sizeof(line.buf) - 1)
         line.buf[line.len - 1] = '\n'; /* cut: still one whole line */
-    /* one fputs of a whole line, then flush: lines never interleave, and a
-     * full disk loses lines, not the server */
-    if (fputs(line.buf, w->access_log) == EOF || fflush(w->access_log) == EOF)
-        clearerr(w->access_log);
+    access_write(w, line.buf);
 }

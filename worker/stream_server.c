@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define BACKOFF_FIRST_MS 100
@@ -355,6 +356,18 @@ void moss__stream_server_stop(struct moss__worker *w)
     }
 }
 
+/* Idle long enough for a drain to close it, with no request waiting in the
+ * socket: one that arrived while the worker was off the CPU (the greenlet
+ * not yet woken to read it, still marked idle) is served, not reset. */
+static int stream_conn_idle(const struct moss__conn_entry *entry)
+{
+    char byte;
+
+    if (!entry->idle || moss_now() - entry->idle_since < MOSS__DRAIN_IDLE_GRACE_MS)
+        return 0;
+    return recv(entry->conn.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
 void moss__stream_server_kill(struct moss__worker *w, int idle_only)
 {
     struct moss__conn_entry *entry, *next;
@@ -364,8 +377,7 @@ void moss__stream_server_kill(struct moss__worker *w, int idle_only)
         int unstarted = moss_greenlet_state(entry->greenlet) == MOSS_GREENLET_NEW;
 
         next = entry->next;
-        if (idle_only &&
-            (!entry->idle || moss_now() - entry->idle_since < MOSS__DRAIN_IDLE_GRACE_MS))
+        if (idle_only && !stream_conn_idle(entry))
             continue;
         moss_kill(entry->greenlet);
         if (unstarted)

@@ -49,6 +49,7 @@ struct moss__worker {
     int draining;                     /* no new requests; close idle connections */
     struct moss__watchdog_log *watchdog; /* NULL: off */
     FILE *access_log;                 /* NULL: off */
+    uint64_t access_log_lost;         /* lines lost since it last wrote: 0 when it writes */
     FILE *error_log;
 };
 
