@@ -186,6 +186,7 @@ check-arch: $(SELFTEST)
 check-cli: $(MOSS)
 	MOSS_BIN=$(MOSS) sh tests/integration/cli.sh
 	$(if $(filter native,$(VARIANT)),sh tests/integration/install.sh)
+	$(if $(filter native,$(VARIANT)),$(if $(VALGRIND),,$(MAKE) check-packaging))
 
 check-all:
 	$(MAKE) check
@@ -220,20 +221,7 @@ $(OUT)/examples/%: $(OBJ)/examples/%.o $(LIB_A)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 # ---- install ------------------------------------------------------------------
-
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(MOSS) $(DESTDIR)$(PREFIX)/bin/moss
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/libmoss.a
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(VERSION)
-	ln -sf libmoss.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(SOVERSION)
-	ln -sf libmoss.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libmoss.so
-	install -m 644 include/moss.h $(DESTDIR)$(PREFIX)/include/moss.h
-
-uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/moss $(DESTDIR)$(PREFIX)/include/moss.h \
-	    $(DESTDIR)$(PREFIX)/lib/libmoss.a $(DESTDIR)$(PREFIX)/lib/libmoss.so \
-	    $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libmoss.so.$(VERSION)
+# install, uninstall, man pages and the Debian package: packaging/packaging.mk
 
 clean:
 	rm -rf build bin lib
@@ -243,4 +231,4 @@ clean:
 -include fuzz/fuzz.mk
 -include packaging/packaging.mk
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -type f -name '*.d' 2>/dev/null)
