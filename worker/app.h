@@ -29,6 +29,6 @@ const moss_app_t *moss__demo_app(void);
 /* The demo's /block: a busy loop on the real clock that keeps the hub from
  * running anything else for ms milliseconds. Not static and never inlined,
  * so that a backtrace of a stuck worker names it. */
-void moss_demo_block(int64_t ms);
+void moss__demo_block(int64_t ms);
 
 #endif

@@ -71,7 +71,7 @@ static int64_t demo_clock_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-__attribute__((noinline)) void moss_demo_block(int64_t ms)
+__attribute__((noinline)) void moss__demo_block(int64_t ms)
 {
     int64_t end = demo_clock_ms() + ms;
 
@@ -86,7 +86,7 @@ static int demo_block(moss_request_t *req, moss_response_t *res)
 
     if (ms < 0)
         return demo_text(res, 400, "ms: want an integer from 0 to 60000\n");
-    moss_demo_block(ms);
+    moss__demo_block(ms);
     snprintf(body, sizeof(body), "blocked the worker for %" PRId64 " ms\n", ms);
     return demo_text(res, 200, body);
 }

@@ -529,7 +529,7 @@ static void case_block(void)
     struct reply *r;
 
     TEST_ASSERT(g != NULL);
-    moss_sleep(100); /* the worker is in moss_demo_block by now */
+    moss_sleep(100); /* the worker is in moss__demo_block by now */
     client_run(&other);
     TEST_ASSERT(moss_join(g, moss_now() + 2 * IO_WAIT_MS, NULL) == 0);
     TEST_ASSERT(blocker.status == 200 && other.status == 200);

@@ -53,7 +53,7 @@ static void case_block_reported(void)
     TEST_ASSERT(count_of(log, "watchdog: unblocked:") == 1);
     TEST_ASSERT(strstr(log, "by greenlet") && strstr(log, "\"http request\" serving "
                                                           "\"GET /block?ms=300\""));
-    TEST_ASSERT(strstr(strstr(log, "watchdog: unblocked"), "moss_demo_block+") != NULL);
+    TEST_ASSERT(strstr(strstr(log, "watchdog: unblocked"), "moss__demo_block+") != NULL);
     TEST_ASSERT(blocked_ms(log, "watchdog: unblocked") >= 300);
     TEST_ASSERT(blocked_ms(log, "watchdog: unblocked") <= 400 * MASTER_SLOW);
     TEST_ASSERT((stats = master_stats(&m)) != NULL);
