@@ -195,6 +195,7 @@ check-all:
 	$(MAKE) check VALGRIND=1
 	$(MAKE) check SAN=address,undefined
 	$(MAKE) check SAN=thread
+	$(MAKE) -j2 fuzz-smoke
 
 # ---- benchmarks ---------------------------------------------------------------
 

@@ -76,6 +76,7 @@ extern const struct moss_test_case moss_test_stream_cases[];
 extern const struct moss_test_case moss_test_config_cases[];
 extern const struct moss_test_case moss_test_config_file_cases[];
 extern const struct moss_test_case moss_test_server_cases[];
+extern const struct moss_test_case moss_test_fuzz_regression_cases[];
 extern const struct moss_test_case moss_test_master_os_cases[];
 extern const struct moss_test_case moss_test_admin_cases[];
 extern const struct moss_test_case moss_test_master_cases[];

@@ -90,6 +90,13 @@ static int on_url(http_parser *p, const char *at, size_t n)
 {
     struct moss_request *req = &parser_conn(p)->req;
 
+    /* the parser, built without strict mode, takes HT inside the request
+     * target (and FF, which framing_scan refuses): a proxy may split the
+     * request line there, so the target it routes on is not ours */
+    if (memchr(at, '\t', n) != NULL) {
+        req->error_status = 400;
+        return -1;
+    }
     if (req->piece != MOSS__PIECE_URL) {
         req->url = req->store + req->store_len;
         req->method = http_method_str((enum http_method)p->method);
@@ -347,6 +354,13 @@ static int head_read_semantics(struct moss__http_conn *hc)
     if (req->upgrade)
         req->keep_alive = 0;
     req->is_head = hc->parser.method == HTTP_HEAD;
+    /* the parser reads no body for CONNECT (what follows the head is the
+     * tunnel's): one that declares a body is refused, rather than handed
+     * to the app with a body that ends at once */
+    if (hc->parser.method == HTTP_CONNECT &&
+        ((hc->parser.flags & F_CHUNKED) ||
+         ((hc->parser.flags & F_CONTENTLENGTH) && hc->parser.content_length > 0)))
+        return 400;
     if (hc->parser.flags & F_CHUNKED)
         req->has_body = 1;
     else if (hc->parser.flags & F_CONTENTLENGTH) {

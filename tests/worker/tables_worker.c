@@ -6,5 +6,6 @@ const struct moss_test_table moss_test_worker_tables[] = {
     {"http", moss_test_http_cases},
     {"stream", moss_test_stream_cases},
     {"server", moss_test_server_cases},
+    {"fuzz_regression", moss_test_fuzz_regression_cases},
     {NULL, NULL},
 };
