@@ -207,10 +207,8 @@ $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-bench: $(BENCH) $(BENCH_HUB) $(MOSS)
-	$(BENCH)
-	$(BENCH_HUB)
-	sh bench/bench_watchdog.sh $(MOSS)
+# make bench itself: bench/bench.mk
+include bench/bench.mk
 
 # ---- examples -----------------------------------------------------------------
 
