@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CAPTURE_WAIT_MS 100         /* for the handler to run on the blocked thread */
+#define CAPTURE_WAIT_MS 1000        /* for the handler to run on the blocked thread (valgrind is slow) */
 #define RATE_WINDOW_MS 60000
 
 /* Shared between the hub thread (writes) and the monitor (reads). */

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A flat view of every case, indexed by Check's loop counter. */
 static const struct moss_test_case *check_cases[512];
@@ -40,18 +41,39 @@ static TCase *check_tcase(const struct moss_test_table *table)
     return tcase;
 }
 
+/* MOSS_TEST_TABLES="a,b": only those tables (a variant build that changes
+ * one layer need not run the whole suite again); unset: all. */
+static int check_table_wanted(const char *name)
+{
+    const char *p = getenv("MOSS_TEST_TABLES");
+    size_t len = strlen(name);
+
+    if (p == NULL)
+        return 1;
+    while (p != NULL) {
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+            return 1;
+        p = strchr(p, ',');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    return 0;
+}
+
+static void check_add_tables(Suite *suite, const struct moss_test_table *tables)
+{
+    for (const struct moss_test_table *t = tables; t->name != NULL; t++)
+        if (check_table_wanted(t->name))
+            suite_add_tcase(suite, check_tcase(t));
+}
+
 static Suite *check_runtime_suite(void)
 {
     Suite *suite = suite_create("runtime");
 
-    for (const struct moss_test_table *t = moss_test_core_tables; t->name != NULL; t++)
-        suite_add_tcase(suite, check_tcase(t));
-    for (const struct moss_test_table *t = moss_test_hub_tables; t->name != NULL; t++)
-        suite_add_tcase(suite, check_tcase(t));
-    for (const struct moss_test_table *t = moss_test_worker_tables; t->name != NULL; t++)
-        suite_add_tcase(suite, check_tcase(t));
-    for (const struct moss_test_table *t = moss_test_master_tables; t->name != NULL; t++)
-        suite_add_tcase(suite, check_tcase(t));
+    check_add_tables(suite, moss_test_core_tables);
+    check_add_tables(suite, moss_test_hub_tables);
+    check_add_tables(suite, moss_test_worker_tables);
+    check_add_tables(suite, moss_test_master_tables);
     return suite;
 }
 
