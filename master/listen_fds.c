@@ -4,6 +4,7 @@
  * it re-executes. Names travel in $LISTEN_FDNAMES, colon-separated, so a
  * name cannot hold a ':'. */
 #include "os.h"
+#include "../worker/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,27 +17,13 @@
 
 #define LISTEN_NUMBER_MAX 10 /* decimal digits of a pid or a count */
 
-__attribute__((format(printf, 4, 5)))
-static int listen_fail(char *error, size_t error_len, int err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (error != NULL && error_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(error, error_len, fmt, ap);
-        va_end(ap);
-    }
-    errno = err;
-    return -1;
-}
-
 /* "syscall(fd N, what): strerror(errno)", keeping errno. */
 static int listen_syscall_fail(char *error, size_t error_len, const char *syscall, int fd,
                                const char *what)
 {
     int err = errno;
 
-    return listen_fail(error, error_len, err, "%s(fd %d, %s): %s", syscall, fd, what,
+    return moss__fail(error, error_len, err, "%s(fd %d, %s): %s", syscall, fd, what,
                        strerror(err));
 }
 
@@ -61,14 +48,14 @@ static int listen_take_count(size_t cap, size_t *n, char *error, size_t error_le
     if (pid_text == NULL || fds_text == NULL)
         return 0;
     if (listen_parse_number(pid_text, &pid) == -1 || pid == 0)
-        return listen_fail(error, error_len, EINVAL, "LISTEN_PID='%s': not a pid", pid_text);
+        return moss__fail(error, error_len, EINVAL, "LISTEN_PID='%s': not a pid", pid_text);
     if (pid != (unsigned long)getpid())
         return 0;
     if (listen_parse_number(fds_text, &count) == -1)
-        return listen_fail(error, error_len, EINVAL, "LISTEN_FDS='%s': not a count",
+        return moss__fail(error, error_len, EINVAL, "LISTEN_FDS='%s': not a count",
                            fds_text);
     if (count > cap || count > MOSS__LISTEN_FDS_MAX)
-        return listen_fail(error, error_len, E2BIG, "LISTEN_FDS=%lu: more than the %zu "
+        return moss__fail(error, error_len, E2BIG, "LISTEN_FDS=%lu: more than the %zu "
                            "sockets moss takes", count, cap < MOSS__LISTEN_FDS_MAX
                            ? cap : (size_t)MOSS__LISTEN_FDS_MAX);
     *n = count;
@@ -85,7 +72,7 @@ static int listen_check_fd(int fd, char *error, size_t error_len)
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == -1)
         return listen_syscall_fail(error, error_len, "getsockopt", fd, "SO_ACCEPTCONN");
     if (!accepting)
-        return listen_fail(error, error_len, EINVAL,
+        return moss__fail(error, error_len, EINVAL,
                            "LISTEN_FDS: fd %d is not a listening socket", fd);
     return 0;
 }
@@ -116,7 +103,7 @@ static int listen_take_names(char *names, size_t name_len, size_t n, char *error
         size_t len = p != NULL ? strcspn(p, ":") : 0;
 
         if (len >= name_len)
-            return listen_fail(error, error_len, ENAMETOOLONG, "LISTEN_FDNAMES: name %zu "
+            return moss__fail(error, error_len, ENAMETOOLONG, "LISTEN_FDNAMES: name %zu "
                                "('%.*s') longer than %zu bytes", i, (int)len, p, name_len - 1);
         if (len > 0)
             memcpy(names + i * name_len, p, len);

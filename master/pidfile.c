@@ -4,6 +4,7 @@
  * one atomic step: two masters started in the same instant may both pass
  * the check, and the second rename wins. */
 #include "os.h"
+#include "../worker/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,29 +19,6 @@
 
 #define PIDFILE_MODE 0644
 #define PIDFILE_TEXT_MAX 32 /* a pid, a newline, and room to see garbage */
-
-__attribute__((format(printf, 4, 5)))
-static int pidfile_fail(char *error, size_t error_len, int err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (error != NULL && error_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(error, error_len, fmt, ap);
-        va_end(ap);
-    }
-    errno = err;
-    return -1;
-}
-
-/* "syscall(object): strerror(errno)", keeping errno. */
-static int pidfile_syscall_fail(char *error, size_t error_len, const char *syscall,
-                                const char *object)
-{
-    int err = errno;
-
-    return pidfile_fail(error, error_len, err, "%s(%s): %s", syscall, object, strerror(err));
-}
 
 /* Decimal digits, then at most whitespace: the pid, or 0 for anything else
  * (a file we did not write, treated as stale). */
@@ -73,12 +51,12 @@ static int pidfile_read(const char *path, pid_t *pid, char *error, size_t error_
     if (fd == -1 && errno == ENOENT)
         return 0;
     if (fd == -1)
-        return pidfile_syscall_fail(error, error_len, "open", path);
+        return moss__syscall_fail(error, error_len, "open", path);
     do {
         n = read(fd, text, PIDFILE_TEXT_MAX);
     } while (n == -1 && errno == EINTR);
     if (n == -1) {
-        pidfile_syscall_fail(error, error_len, "read", path);
+        moss__syscall_fail(error, error_len, "read", path);
         goto close_file;
     }
     close(fd);
@@ -124,22 +102,22 @@ static int pidfile_write_temp(const char *path, pid_t pid, char *temp, size_t te
     int fd, len, err;
 
     if ((size_t)snprintf(temp, temp_len, "%s.XXXXXX", path) >= temp_len)
-        return pidfile_fail(error, error_len, ENAMETOOLONG, "pid file %s: %s", path,
+        return moss__fail(error, error_len, ENAMETOOLONG, "pid file %s: %s", path,
                             strerror(ENAMETOOLONG));
     fd = mkostemp(temp, O_CLOEXEC);
     if (fd == -1)
-        return pidfile_syscall_fail(error, error_len, "mkstemp", temp);
+        return moss__syscall_fail(error, error_len, "mkstemp", temp);
     len = snprintf(text, sizeof(text), "%ld\n", (long)pid);
     if (fchmod(fd, PIDFILE_MODE) == -1) {
-        pidfile_syscall_fail(error, error_len, "fchmod", temp);
+        moss__syscall_fail(error, error_len, "fchmod", temp);
         goto close_temp;
     }
     if (pidfile_write_all(fd, text, (size_t)len) == -1) {
-        pidfile_syscall_fail(error, error_len, "write", temp);
+        moss__syscall_fail(error, error_len, "write", temp);
         goto close_temp;
     }
     if (close(fd) == -1) {
-        pidfile_syscall_fail(error, error_len, "close", temp);
+        moss__syscall_fail(error, error_len, "close", temp);
         goto unlink_temp;
     }
     return 0;
@@ -163,17 +141,17 @@ int moss__pidfile_write(const char *path, pid_t pid, pid_t allowed, char *error,
     int err;
 
     if (path == NULL || path[0] == '\0' || pid <= 0)
-        return pidfile_fail(error, error_len, EINVAL, "pid file: no path or pid");
+        return moss__fail(error, error_len, EINVAL, "pid file: no path or pid");
     if (pidfile_read(path, &holder, error, error_len) == -1)
         return -1;
     if (holder != pid && holder != allowed && pidfile_alive(holder))
-        return pidfile_fail(error, error_len, EEXIST,
+        return moss__fail(error, error_len, EEXIST,
                             "pid file %s: process %ld is running (another moss?)", path,
                             (long)holder);
     if (pidfile_write_temp(path, pid, temp, sizeof(temp), error, error_len) == -1)
         return -1;
     if (rename(temp, path) == -1) {
-        pidfile_syscall_fail(error, error_len, "rename", path);
+        moss__syscall_fail(error, error_len, "rename", path);
         goto unlink_temp;
     }
     return 0;

@@ -2,6 +2,7 @@
  * service, then the supplementary groups, the gid and the uid, in that order
  * (once the uid is dropped, the groups can no longer be changed). */
 #include "os.h"
+#include "../worker/error.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -14,29 +15,6 @@
 
 #define PRIV_BUFFER_START 1024
 #define PRIV_BUFFER_MAX (1024 * 1024) /* a group with very many members */
-
-__attribute__((format(printf, 4, 5)))
-static int priv_fail(char *error, size_t error_len, int err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (error != NULL && error_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(error, error_len, fmt, ap);
-        va_end(ap);
-    }
-    errno = err;
-    return -1;
-}
-
-/* "syscall(object): strerror(errno)", keeping errno. */
-static int priv_syscall_fail(char *error, size_t error_len, const char *syscall,
-                             const char *object)
-{
-    int err = errno;
-
-    return priv_fail(error, error_len, err, "%s(%s): %s", syscall, object, strerror(err));
-}
 
 /* The lookups report "not found" as 0 with no result, or, depending on the
  * name service module, as one of these. */
@@ -58,7 +36,7 @@ static int priv_user(const char *user, uid_t *uid, gid_t *gid, char *error, size
 
         if (grown == NULL) {
             free(buffer);
-            return priv_syscall_fail(error, error_len, "getpwnam_r", user);
+            return moss__syscall_fail(error, error_len, "getpwnam_r", user);
         }
         buffer = grown;
         rc = getpwnam_r(user, &pw, buffer, size, &found);
@@ -72,9 +50,9 @@ static int priv_user(const char *user, uid_t *uid, gid_t *gid, char *error, size
     if (found != NULL)
         return 0;
     if (priv_not_found(rc))
-        return priv_fail(error, error_len, ENOENT, "getpwnam_r(%s): no such user", user);
+        return moss__fail(error, error_len, ENOENT, "getpwnam_r(%s): no such user", user);
     errno = rc;
-    return priv_syscall_fail(error, error_len, "getpwnam_r", user);
+    return moss__syscall_fail(error, error_len, "getpwnam_r", user);
 }
 
 static int priv_group(const char *group, gid_t *gid, char *error, size_t error_len)
@@ -89,7 +67,7 @@ static int priv_group(const char *group, gid_t *gid, char *error, size_t error_l
 
         if (grown == NULL) {
             free(buffer);
-            return priv_syscall_fail(error, error_len, "getgrnam_r", group);
+            return moss__syscall_fail(error, error_len, "getgrnam_r", group);
         }
         buffer = grown;
         rc = getgrnam_r(group, &gr, buffer, size, &found);
@@ -101,9 +79,9 @@ static int priv_group(const char *group, gid_t *gid, char *error, size_t error_l
     if (found != NULL)
         return 0;
     if (priv_not_found(rc))
-        return priv_fail(error, error_len, ENOENT, "getgrnam_r(%s): no such group", group);
+        return moss__fail(error, error_len, ENOENT, "getgrnam_r(%s): no such group", group);
     errno = rc;
-    return priv_syscall_fail(error, error_len, "getgrnam_r", group);
+    return moss__syscall_fail(error, error_len, "getgrnam_r", group);
 }
 
 /* The ids to switch to: group "" means the user's primary group. */
@@ -143,14 +121,14 @@ int moss__privileges_drop(const char *user, const char *group, char *error, size
     if (getuid() == uid && geteuid() == uid && getgid() == gid && getegid() == gid)
         return 0;
     if (geteuid() != 0)
-        return priv_fail(error, error_len, EPERM, "setuid(%s): %s (moss runs as uid %ld, "
+        return moss__fail(error, error_len, EPERM, "setuid(%s): %s (moss runs as uid %ld, "
                          "not root)", user, strerror(EPERM), (long)geteuid());
     if (initgroups(user, gid) == -1)
-        return priv_syscall_fail(error, error_len, "initgroups", user);
+        return moss__syscall_fail(error, error_len, "initgroups", user);
     if (setgid(gid) == -1)
-        return priv_syscall_fail(error, error_len, "setgid", group != NULL && group[0] != '\0'
+        return moss__syscall_fail(error, error_len, "setgid", group != NULL && group[0] != '\0'
                                  ? group : user);
     if (setuid(uid) == -1)
-        return priv_syscall_fail(error, error_len, "setuid", user);
+        return moss__syscall_fail(error, error_len, "setuid", user);
     return 0;
 }

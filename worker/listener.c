@@ -2,6 +2,7 @@
  * kept apart from serving: under a master, the master binds and the workers
  * inherit the fds. Numeric hosts only, so binding never waits on DNS. */
 #include "listener.h"
+#include "error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,34 +27,10 @@ union listener_addr {
     struct sockaddr_storage storage;
 };
 
-/* Writes a message into error and fails with err. */
-__attribute__((format(printf, 4, 5)))
-static int listener_fail(char *error, size_t error_len, int err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (error != NULL && error_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(error, error_len, fmt, ap);
-        va_end(ap);
-    }
-    errno = err;
-    return -1;
-}
-
-/* "syscall(address): strerror(errno)", keeping errno. */
-static int listener_syscall_fail(char *error, size_t error_len, const char *syscall,
-                                 const char *address)
-{
-    int err = errno;
-
-    return listener_fail(error, error_len, err, "%s(%s): %s", syscall, address, strerror(err));
-}
-
 static int listener_invalid(char *error, size_t error_len, const char *address,
                             const char *why)
 {
-    return listener_fail(error, error_len, EINVAL,
+    return moss__fail(error, error_len, EINVAL,
                          "invalid address '%s': %s (expected IPv4:port, [IPv6]:port "
                          "or unix:/path)", address, why);
 }
@@ -178,16 +155,16 @@ static int listener_unix_clear(const union listener_addr *addr, socklen_t len,
     struct stat st;
 
     if (lstat(addr->un.sun_path, &st) == -1)
-        return errno == ENOENT ? 0 : listener_syscall_fail(error, error_len, "stat", address);
+        return errno == ENOENT ? 0 : moss__syscall_fail(error, error_len, "stat", address);
     if (!S_ISSOCK(st.st_mode))
-        return listener_fail(error, error_len, EEXIST,
+        return moss__fail(error, error_len, EEXIST,
                              "bind(%s): a file that is not a socket is in the way", address);
     if (listener_unix_live(addr, len))
-        return listener_fail(error, error_len, EADDRINUSE,
+        return moss__fail(error, error_len, EADDRINUSE,
                              "bind(%s): %s (a server accepts there)", address,
                              strerror(EADDRINUSE));
     if (unlink(addr->un.sun_path) == -1 && errno != ENOENT)
-        return listener_syscall_fail(error, error_len, "unlink", address);
+        return moss__syscall_fail(error, error_len, "unlink", address);
     return 0;
 }
 
@@ -201,12 +178,12 @@ static int listener_prepare(int fd, const union listener_addr *addr, socklen_t l
     if (addr->sa.sa_family == AF_UNIX)
         return listener_unix_clear(addr, len, address, error, error_len);
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-        return listener_syscall_fail(error, error_len, "setsockopt(SO_REUSEADDR)", address);
+        return moss__syscall_fail(error, error_len, "setsockopt(SO_REUSEADDR)", address);
     if (opts->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
-        return listener_syscall_fail(error, error_len, "setsockopt(SO_REUSEPORT)", address);
+        return moss__syscall_fail(error, error_len, "setsockopt(SO_REUSEPORT)", address);
     if (addr->sa.sa_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
-        return listener_syscall_fail(error, error_len, "setsockopt(IPV6_V6ONLY)", address);
+        return moss__syscall_fail(error, error_len, "setsockopt(IPV6_V6ONLY)", address);
     return 0;
 }
 
@@ -216,12 +193,12 @@ static int listener_bind_listen(int fd, const union listener_addr *addr, socklen
                                 char *error, size_t error_len)
 {
     if (bind(fd, &addr->sa, len) == -1)
-        return listener_syscall_fail(error, error_len, "bind", address);
+        return moss__syscall_fail(error, error_len, "bind", address);
     if (addr->sa.sa_family == AF_UNIX &&
         chmod(addr->un.sun_path, (mode_t)opts->unix_mode) == -1)
-        return listener_syscall_fail(error, error_len, "chmod", address);
+        return moss__syscall_fail(error, error_len, "chmod", address);
     if (listen(fd, opts->backlog) == -1)
-        return listener_syscall_fail(error, error_len, "listen", address);
+        return moss__syscall_fail(error, error_len, "listen", address);
     return 0;
 }
 
@@ -277,12 +254,12 @@ int moss__listener_bind_opts(const char *address, const struct moss__bind_opts *
     int fd, err;
 
     if (address == NULL || out == NULL)
-        return listener_fail(error, error_len, EINVAL, "bind: no address");
+        return moss__fail(error, error_len, EINVAL, "bind: no address");
     if (listener_parse(address, &addr, &len, error, error_len) == -1)
         return -1;
     fd = socket(addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1)
-        return listener_syscall_fail(error, error_len, "socket", address);
+        return moss__syscall_fail(error, error_len, "socket", address);
     if (listener_prepare(fd, &addr, len, opts, address, error, error_len) == -1 ||
         listener_bind_listen(fd, &addr, len, opts, address, error, error_len) == -1)
         goto close_fd;
