@@ -31,6 +31,7 @@ struct moss_config {
     int bind_set;                  /* set explicitly: replaces the default */
     int backlog;
     int64_t max_connections;       /* per worker */
+    int64_t stack_cache;           /* greenlet stacks a worker keeps for reuse */
     int64_t max_header_size;       /* request line + headers, bytes -> 431 */
     int64_t max_headers;           /* header count -> 431 */
     int64_t max_body_size;         /* bytes -> 413 */

@@ -68,6 +68,12 @@ int moss__worker_main(const struct moss_config *config, const moss_app_t *app,
         err = errno;
         goto close_logs;
     }
+    if (moss_greenlet_set_stack_cache((size_t)config->stack_cache) == -1) {
+        err = errno;
+        moss__worker_fail(&b->w, "stack_cache %lld: %s", (long long)config->stack_cache,
+                          strerror(errno));
+        goto close_logs;
+    }
     if (worker_app_start(b, app) == -1) {
         err = errno;
         goto close_logs;
