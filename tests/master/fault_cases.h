@@ -50,4 +50,10 @@ void fc_wrk_paced_start(struct wrk_run *run, const char *dir, unsigned port, con
  * user's PATH may lack): its full path into buf, 1; or 0. */
 int fc_find_program(const char *name, char *buf, size_t cap);
 
+/* How many times what occurs in text. */
+size_t fc_count_in(const char *text, const char *what);
+
+/* The access log on a full disk (fault_log_cases.c). */
+void fault_case_access_log_full(void);
+
 #endif

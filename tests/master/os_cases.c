@@ -8,6 +8,7 @@
  * in a directory of /tmp that the case removes. */
 #include "../../master/os.h"
 #include "harness.h"
+#include "os_cases.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -112,18 +113,16 @@ static char *file_read(const char *path, char *buf, size_t cap)
 /* A check inside a child of the case: the runner's failure report belongs
  * to the case's own process, so a child says what failed on stderr and
  * exits with 1. */
-#define CHILD_CHECK(cond) ((cond) ? (void)0 : child_fail(#cond, __LINE__))
-
-__attribute__((noreturn)) static void child_fail(const char *expr, int line)
+void os_child_fail(const char *file, const char *expr, int line)
 {
-    fprintf(stderr, "%s:%d: in child %ld: check failed: %s\n", __FILE__, line,
+    fprintf(stderr, "%s:%d: in child %ld: check failed: %s\n", file, line,
             (long)getpid(), expr);
     _exit(1);
 }
 
 /* Runs body in a child that dies with the case, and asserts it exits 0
  * within the bound (else it is killed by its pid). */
-static void run_in_child(void (*body)(void))
+void os_run_in_child(void (*body)(void))
 {
     pid_t parent = getpid(), pid = fork();
     int status = 0;
@@ -180,7 +179,7 @@ static pid_t dead_pid(void)
     return pid;
 }
 
-static int running_as_root(const char *what)
+int os_running_as_root(const char *what)
 {
     if (geteuid() == 0)
         return 1;
@@ -190,7 +189,7 @@ static int running_as_root(const char *what)
 }
 
 /* The ids of user and group, from the test's own lookup. */
-static void ids_of(const char *user, const char *group, uid_t *uid, gid_t *gid)
+void os_ids_of(const char *user, const char *group, uid_t *uid, gid_t *gid)
 {
     struct passwd *pw = getpwnam(user);
     struct group *gr = group[0] != '\0' ? getgrnam(group) : NULL;
@@ -441,7 +440,7 @@ static void child_pidfile_other_user(void)
     uid_t uid;
     gid_t gid;
 
-    ids_of("nobody", "nogroup", &uid, &gid);
+    os_ids_of("nobody", "nogroup", &uid, &gid);
     CHILD_CHECK(setgroups(0, NULL) == 0 && setgid(gid) == 0 && setuid(uid) == 0);
     CHILD_CHECK(kill(getppid(), 0) == -1 && errno == EPERM);
     CHILD_CHECK(moss__pidfile_write(other_user_pidfile, getpid(), 0, error,
@@ -453,14 +452,14 @@ static void case_pidfile_live_other_user(void)
 {
     char dir[64], buf[64], text[32];
 
-    if (!running_as_root("pidfile_live_other_user"))
+    if (!os_running_as_root("pidfile_live_other_user"))
         return;
     temp_dir(dir, sizeof(dir));
     TEST_ASSERT(chmod(dir, 0777) == 0); /* so that only the check can refuse */
     snprintf(other_user_pidfile, sizeof(other_user_pidfile), "%s/moss.pid", dir);
     snprintf(text, sizeof(text), "%ld\n", (long)getpid());
     file_write(other_user_pidfile, text);
-    run_in_child(child_pidfile_other_user);
+    os_run_in_child(child_pidfile_other_user);
     TEST_ASSERT(strcmp(file_read(other_user_pidfile, buf, sizeof(buf)), text) == 0);
     TEST_ASSERT(dir_entries(dir) == 1);
     TEST_ASSERT(unlink(other_user_pidfile) == 0 && rmdir(dir) == 0);
@@ -628,7 +627,7 @@ static void child_listen_pass_take(void)
 
 static void case_listen_fds_pass_take(void)
 {
-    run_in_child(child_listen_pass_take);
+    os_run_in_child(child_listen_pass_take);
 }
 
 /* No names (systemd without FileDescriptorName=): "" for each, and a stale
@@ -651,7 +650,7 @@ static void child_listen_no_names(void)
 
 static void case_listen_fds_no_names(void)
 {
-    run_in_child(child_listen_no_names);
+    os_run_in_child(child_listen_no_names);
 }
 
 /* Variables absent, or meant for another process (LISTEN_PID is our
@@ -677,7 +676,7 @@ static void child_listen_not_ours(void)
 
 static void case_listen_fds_not_ours(void)
 {
-    run_in_child(child_listen_not_ours);
+    os_run_in_child(child_listen_not_ours);
 }
 
 /* LISTEN_PID pid_text (NULL: this process), LISTEN_FDS fds_text: take fails
@@ -739,8 +738,8 @@ static void child_listen_long_name(void)
 
 static void case_listen_fds_errors(void)
 {
-    run_in_child(child_listen_errors);
-    run_in_child(child_listen_long_name);
+    os_run_in_child(child_listen_errors);
+    os_run_in_child(child_listen_long_name);
 }
 
 /* A name holding ':' cannot be passed: it would shift every name after it.
@@ -761,184 +760,7 @@ static void child_listen_pass_bad_name(void)
 
 static void case_listen_fds_pass_bad_name(void)
 {
-    run_in_child(child_listen_pass_bad_name);
-}
-
-/* ---- privileges --------------------------------------------------------------------- */
-
-/* The supplementary groups hold gid, and not root's group. */
-static void check_groups(gid_t gid)
-{
-    gid_t groups[256];
-    int n = getgroups(256, groups), has_gid = 0;
-
-    CHILD_CHECK(n >= 1);
-    for (int i = 0; i < n; i++) {
-        CHILD_CHECK(groups[i] != 0 || gid == 0);
-        has_gid |= groups[i] == gid;
-    }
-    CHILD_CHECK(has_gid);
-}
-
-/* The name of a group other than root's and gid, so that dropping to it is
- * seen to be more than the user's primary group. */
-static void other_group(gid_t gid, char *name, size_t cap)
-{
-    struct group *gr;
-
-    setgrent();
-    do {
-        gr = getgrent();
-    } while (gr != NULL && (gr->gr_gid == 0 || gr->gr_gid == gid));
-    CHILD_CHECK(gr != NULL && strlen(gr->gr_name) < cap);
-    snprintf(name, cap, "%s", gr->gr_name);
-    endgrent();
-}
-
-static void child_drop_nobody(void)
-{
-    char error[256] = "", group[64];
-    uid_t uid;
-    gid_t gid;
-
-    ids_of("nobody", "", &uid, &gid);
-    other_group(gid, group, sizeof(group));
-    ids_of("nobody", group, &uid, &gid);
-    CHILD_CHECK(moss__privileges_drop("nobody", group, error, sizeof(error)) == 0);
-    CHILD_CHECK(getuid() == uid && geteuid() == uid && getgid() == gid && getegid() == gid);
-    check_groups(gid);
-    /* for good: root cannot be had back */
-    CHILD_CHECK(setuid(0) == -1 && errno == EPERM);
-    /* again as the same user (an upgraded master): nothing to do */
-    CHILD_CHECK(moss__privileges_drop("nobody", group, error, sizeof(error)) == 0);
-    /* and another user needs root */
-    error[0] = '\0';
-    CHILD_CHECK(moss__privileges_drop("root", "", error, sizeof(error)) == -1);
-    CHILD_CHECK(errno == EPERM && strstr(error, "root") != NULL);
-    CHILD_CHECK(strstr(error, "Operation not permitted") != NULL);
-    CHILD_CHECK(getuid() == uid);
-}
-
-static void case_privileges_drop(void)
-{
-    if (running_as_root("privileges_drop"))
-        run_in_child(child_drop_nobody);
-}
-
-/* No group: the user's primary group. */
-static void child_drop_primary_group(void)
-{
-    char error[256] = "";
-    uid_t uid;
-    gid_t gid;
-
-    ids_of("nobody", "", &uid, &gid);
-    CHILD_CHECK(moss__privileges_drop("nobody", "", error, sizeof(error)) == 0);
-    CHILD_CHECK(getuid() == uid && geteuid() == uid && getgid() == gid && getegid() == gid);
-    check_groups(gid);
-}
-
-static void case_privileges_primary_group(void)
-{
-    if (running_as_root("privileges_primary_group"))
-        run_in_child(child_drop_primary_group);
-}
-
-/* Not root: switching user is EPERM, named. Run as is when the tests do
- * not run as root, else in a child that first became nobody. */
-static void child_drop_not_root(void)
-{
-    char error[256] = "";
-
-    if (geteuid() == 0)
-        CHILD_CHECK(moss__privileges_drop("nobody", "nogroup", error, sizeof(error)) == 0);
-    CHILD_CHECK(moss__privileges_drop("root", "root", error, sizeof(error)) == -1);
-    CHILD_CHECK(errno == EPERM && strstr(error, "setuid(root)") == error);
-    CHILD_CHECK(getuid() != 0 && geteuid() != 0);
-}
-
-static void case_privileges_not_root(void)
-{
-    run_in_child(child_drop_not_root);
-}
-
-/* Users and groups that do not exist: ENOENT naming them, and nothing
- * changed. "" is no user at all: nothing to do. */
-static void case_privileges_unknown(void)
-{
-    char error[256] = "";
-    uid_t uid = getuid();
-    gid_t gid = getgid();
-
-    TEST_ASSERT(moss__privileges_drop("moss-no-such-user", "", error, sizeof(error)) == -1);
-    TEST_ASSERT(errno == ENOENT && strstr(error, "moss-no-such-user") != NULL);
-    TEST_ASSERT(moss__privileges_drop("nobody", "moss-no-such-group", error,
-                                      sizeof(error)) == -1);
-    TEST_ASSERT(errno == ENOENT && strstr(error, "moss-no-such-group") != NULL);
-    TEST_ASSERT(getuid() == uid && getgid() == gid);
-    TEST_ASSERT(moss__privileges_check("moss-no-such-user", "nogroup", error,
-                                       sizeof(error)) == -1);
-    TEST_ASSERT(errno == ENOENT && strstr(error, "moss-no-such-user") != NULL);
-    TEST_ASSERT(moss__privileges_check("nobody", "moss-no-such-group", error,
-                                       sizeof(error)) == -1);
-    TEST_ASSERT(errno == ENOENT && strstr(error, "moss-no-such-group") != NULL);
-    TEST_ASSERT(moss__privileges_check("", "moss-no-such-group", error, sizeof(error)) == -1);
-    TEST_ASSERT(errno == ENOENT);
-    TEST_ASSERT(moss__privileges_check("nobody", "nogroup", error, sizeof(error)) == 0);
-    TEST_ASSERT(moss__privileges_check("nobody", "", error, sizeof(error)) == 0);
-    TEST_ASSERT(moss__privileges_check("", "", error, sizeof(error)) == 0);
-    TEST_ASSERT(moss__privileges_drop("", "", error, sizeof(error)) == 0);
-    TEST_ASSERT(getuid() == uid && getgid() == gid);
-}
-
-/* ---- CPU affinity ------------------------------------------------------------------- */
-
-static void case_affinity_slots(void)
-{
-    cpu_set_t mask;
-    int n, seen[CPU_SETSIZE] = {0};
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-
-    TEST_ASSERT(sched_getaffinity(0, sizeof(mask), &mask) == 0);
-    n = CPU_COUNT(&mask);
-    TEST_ASSERT(n >= 1);
-    /* the first n slots cover the mask once each; then it wraps */
-    for (unsigned slot = 0; slot < (unsigned)n; slot++) {
-        int cpu = moss__affinity_cpu_for_slot(slot);
-
-        TEST_ASSERT(cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &mask) && !seen[cpu]);
-        seen[cpu] = 1;
-        TEST_ASSERT(moss__affinity_cpu_for_slot(slot + (unsigned)n) == cpu);
-    }
-    TEST_ASSERT(moss__cpu_count() >= 1);
-    TEST_ASSERT(online < 1 || moss__cpu_count() == (unsigned)online);
-}
-
-/* Pinned, the process runs on that CPU alone, and slots then all map to
- * it: the mapping follows the mask, not CPU numbers. */
-static void child_affinity_pin(void)
-{
-    char error[256] = "";
-    int cpu = moss__affinity_cpu_for_slot(1);
-    cpu_set_t mask;
-
-    CHILD_CHECK(cpu >= 0);
-    CHILD_CHECK(moss__affinity_pin(cpu, error, sizeof(error)) == 0);
-    CHILD_CHECK(sched_getaffinity(0, sizeof(mask), &mask) == 0);
-    CHILD_CHECK(CPU_COUNT(&mask) == 1 && CPU_ISSET(cpu, &mask));
-    CHILD_CHECK(moss__affinity_cpu_for_slot(0) == cpu);
-    CHILD_CHECK(moss__affinity_cpu_for_slot(7) == cpu);
-    CHILD_CHECK(moss__affinity_pin(-1, error, sizeof(error)) == -1 && errno == EINVAL);
-    CHILD_CHECK(strcmp(error, "sched_setaffinity(cpu -1): Invalid argument") == 0);
-    /* a CPU the machine does not have */
-    CHILD_CHECK(moss__affinity_pin(CPU_SETSIZE * 4 - 1, error, sizeof(error)) == -1);
-    CHILD_CHECK(errno == EINVAL && strstr(error, "sched_setaffinity(cpu ") == error);
-    CHILD_CHECK(sched_getaffinity(0, sizeof(mask), &mask) == 0 && CPU_ISSET(cpu, &mask));
-}
-
-static void case_affinity_pin(void)
-{
-    run_in_child(child_affinity_pin);
+    os_run_in_child(child_listen_pass_bad_name);
 }
 
 const struct moss_test_case moss_test_master_os_cases[] = {
@@ -958,11 +780,11 @@ const struct moss_test_case moss_test_master_os_cases[] = {
     {"listen_fds_not_ours", case_listen_fds_not_ours},
     {"listen_fds_errors", case_listen_fds_errors},
     {"listen_fds_pass_bad_name", case_listen_fds_pass_bad_name},
-    {"privileges_drop", case_privileges_drop},
-    {"privileges_primary_group", case_privileges_primary_group},
-    {"privileges_not_root", case_privileges_not_root},
-    {"privileges_unknown", case_privileges_unknown},
-    {"affinity_slots", case_affinity_slots},
-    {"affinity_pin", case_affinity_pin},
+    {"privileges_drop", os_case_privileges_drop},
+    {"privileges_primary_group", os_case_privileges_primary_group},
+    {"privileges_not_root", os_case_privileges_not_root},
+    {"privileges_unknown", os_case_privileges_unknown},
+    {"affinity_slots", os_case_affinity_slots},
+    {"affinity_pin", os_case_affinity_pin},
     {NULL, NULL},
 };
