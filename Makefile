@@ -155,8 +155,10 @@ $(SELFTEST): $(OBJ)/tests/arch/selftest.o $(CORE_CASES_OBJ) $(TEST_HELPER_OBJ) $
 	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LIB_LIBS)
 
 # Children are checked too (forked cases, the moss binary, examples), except
-# the third-party clients the tests drive.
-VALGRIND_CMD := valgrind --vgdb=no --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
+# the third-party clients the tests drive. Fair scheduling: valgrind runs one
+# thread at a time, and by default a spinning thread (a blocked hub) can keep
+# its lock from the watchdog's monitor thread for seconds.
+VALGRIND_CMD := valgrind --vgdb=no --fair-sched=yes --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
                 --errors-for-leak-kinds=definite,indirect --trace-children=yes \
                 --trace-children-skip='*/curl,*/wrk' -q
 

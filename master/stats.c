@@ -254,10 +254,10 @@ static json_t *stats_block_json(const struct moss__block_report *r)
 
     for (uint32_t i = 0; frames != NULL && i < r->frame_count && i < MOSS__BLOCK_FRAMES; i++)
         json_array_append_new(frames, json_string(r->frames[i]));
-    return json_pack("{s:I, s:s, s:s?, s:I, s:I, s:b, s:o*}", "greenlet", J(r->greenlet),
+    return json_pack("{s:I, s:s, s:s?, s:I, s:I, s:b, s:b, s:o*}", "greenlet", J(r->greenlet),
                      "name", r->name, "request", r->request[0] != '\0' ? r->request : NULL,
-                     "ms", J(r->ms), "at", J(r->at), "ongoing", r->ongoing != 0, "frames",
-                     frames);
+                     "ms", J(r->ms), "at", J(r->at), "ongoing", r->ongoing != 0, "late",
+                     r->late != 0, "frames", frames);
 }
 
 /* The counters of a worker entry, added to o: 0, or -1 (ENOMEM). */

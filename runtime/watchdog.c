@@ -23,6 +23,7 @@ struct watch_public {
     /* the last gap between switches longer than max_blocking_ms, measured by
      * the hook at the switch that ended it: an episode's exact length */
     _Atomic int64_t gap_from_ms, gap_ms;
+    _Atomic uint64_t gap_greenlet;   /* the greenlet that ran through that gap */
 };
 
 /* The monitor's own state, touched only by its thread. */
@@ -30,6 +31,7 @@ struct watch_episode {
     int active;
     int killed;
     int64_t started_ms;              /* the last switch before it */
+    int64_t seen_gap_from_ms;        /* the last gap reported, by a look or late */
     struct moss__block_report report;
     int64_t window_start_ms;         /* rate limit */
     unsigned window_reports;
@@ -78,6 +80,8 @@ static void watch_trace(moss_trace_event_t event, moss_greenlet_t *origin,
     int64_t last = atomic_load_explicit(&wd->pub.last_switch_ms, memory_order_relaxed);
 
     if (now - last > wd->opts.max_blocking_ms) {
+        atomic_store_explicit(&wd->pub.gap_greenlet, origin != NULL ? origin->id : 0,
+                              memory_order_relaxed);
         atomic_store_explicit(&wd->pub.gap_ms, now - last, memory_order_relaxed);
         atomic_store_explicit(&wd->pub.gap_from_ms, last, memory_order_release);
     }
@@ -133,7 +137,7 @@ static void watch_episode_start(struct moss__watchdog *wd, int64_t last, int64_t
     memset(r, 0, sizeof(*r));
     ep->active = 1;
     ep->killed = 0;
-    ep->started_ms = last;
+    ep->started_ms = ep->seen_gap_from_ms = last;
     r->at = (int64_t)time(NULL) - (now - last) / 1000;
     if (moss__block_capture_take(&wd->capture, wd->hub_thread, CAPTURE_WAIT_MS) == 0)
         moss__block_capture_symbolize(&wd->capture, r);
@@ -164,6 +168,30 @@ static void watch_episode_end(struct moss__watchdog *wd, int64_t now)
         wd->opts.on_report(&ep->report, wd->opts.arg);
 }
 
+/* A gap the hook measured that no look saw: one report, ended and late. */
+static void watch_episode_missed(struct moss__watchdog *wd, int64_t now)
+{
+    struct watch_episode *ep = &wd->episode;
+    struct moss__block_report *r = &ep->report;
+    int64_t from = atomic_load_explicit(&wd->pub.gap_from_ms, memory_order_acquire);
+
+    if (from == 0 || from == ep->seen_gap_from_ms)
+        return;
+    ep->seen_gap_from_ms = from;
+    memset(r, 0, sizeof(*r));
+    r->greenlet = atomic_load_explicit(&wd->pub.gap_greenlet, memory_order_relaxed);
+    r->ms = atomic_load_explicit(&wd->pub.gap_ms, memory_order_relaxed);
+    r->at = (int64_t)time(NULL) - (now - from) / 1000;
+    r->late = 1;
+    r->rate_limited = !watch_may_report(wd, now);
+    if (!r->rate_limited) {
+        r->suppressed = ep->suppressed;
+        ep->suppressed = 0;
+    }
+    if (wd->opts.on_report != NULL)
+        wd->opts.on_report(r, wd->opts.arg);
+}
+
 static void watch_look(struct moss__watchdog *wd)
 {
     struct watch_episode *ep = &wd->episode;
@@ -174,6 +202,8 @@ static void watch_look(struct moss__watchdog *wd)
 
     if (ep->active && (!blocked || last != ep->started_ms))
         watch_episode_end(wd, now);
+    if (!ep->active)
+        watch_episode_missed(wd, now);
     if (blocked && !ep->active)
         watch_episode_start(wd, last, now);
     if (ep->active && !ep->killed && wd->opts.kill_ms > 0 &&
@@ -230,6 +260,7 @@ static void *watch_main(void *arg)
         atomic_load_explicit(&wd->pub.last_switch_ms, memory_order_relaxed) !=
             wd->episode.started_ms)
         watch_episode_end(wd, watch_clock_ms());
+    watch_episode_missed(wd, watch_clock_ms());
     return NULL;
 }
 

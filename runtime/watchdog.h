@@ -19,7 +19,11 @@
  *
  * Reports. One report when an episode starts (ongoing), and one when it
  * ends, with its final duration, both handed to on_report on the monitor
- * thread. Episodes beyond reports_per_minute are marked rate_limited (to be
+ * thread. An episode that no look saw (shorter than max_blocking_ms plus
+ * interval_ms, or the monitor was not scheduled during it: a loaded machine,
+ * valgrind) is still reported, from the gap the hook measured, once, as
+ * ended and late: counted, with its greenlet's id, without evidence.
+ * Episodes beyond reports_per_minute are marked rate_limited (to be
  * counted, not logged); the next one logged says how many were not. The monitor never takes a lock
  * the hub needs: it shares only atomics and the capture buffer (handed over
  * by an atomic flag) with the hub thread. */
@@ -45,6 +49,7 @@ struct moss__block_report {
     int64_t ms;                          /* blocked so far (ongoing) or in all */
     int64_t at;                          /* wall clock seconds when it began */
     int32_t ongoing;
+    int32_t late;                        /* seen only after it ended: no name, request or frames */
     int32_t rate_limited;                /* beyond the rate limit: count it, do not log it */
     uint32_t suppressed;                 /* episodes not logged since the last one logged */
     uint32_t frame_count;

@@ -43,9 +43,9 @@ void moss__score_block_report(struct moss__score *score, const struct moss__bloc
 {
     struct moss__blocked *b = &score->blocked;
 
-    if (r->ongoing)
+    if (r->ongoing || r->late)
         moss__counter_add(&b->count, 1);
-    else
+    if (!r->ongoing)
         score_block_ended(b, r->ms);
     score_last_write(b, r);
 }

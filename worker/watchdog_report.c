@@ -38,17 +38,27 @@ static void report_write(const struct moss__watchdog_log *ww, const char *line, 
         close(fd);
 }
 
+/* Who blocked: the greenlet, its name and request; for a late episode only
+ * its id (the capture never ran). */
+static size_t report_who(const struct moss__block_report *r, char *line, size_t cap)
+{
+    if (r->late)
+        return (size_t)snprintf(line, cap, "by greenlet %llu (seen only after it ended: "
+                                "no name, request or backtrace)",
+                                (unsigned long long)r->greenlet);
+    return (size_t)snprintf(line, cap, "by greenlet %llu \"%s\"%s%s%s",
+                            (unsigned long long)r->greenlet, r->name,
+                            r->request[0] != '\0' ? " serving \"" : "", r->request,
+                            r->request[0] != '\0' ? "\"" : "");
+}
+
 static size_t report_text(const struct moss__block_report *r, const char *event, char *line,
                           size_t cap)
 {
-    size_t n = (size_t)snprintf(line, cap,
-                                "moss[%ld]: watchdog: %s: hub blocked %lld ms by greenlet %llu "
-                                "\"%s\"%s%s%s",
-                                (long)getpid(), event, (long long)r->ms,
-                                (unsigned long long)r->greenlet, r->name,
-                                r->request[0] != '\0' ? " serving \"" : "", r->request,
-                                r->request[0] != '\0' ? "\"" : "");
+    size_t n = (size_t)snprintf(line, cap, "moss[%ld]: watchdog: %s: hub blocked %lld ms ",
+                                (long)getpid(), event, (long long)r->ms);
 
+    n += report_who(r, line + n, cap - n);
     if (r->suppressed > 0 && n < cap)
         n += (size_t)snprintf(line + n, cap - n, "; %u reports suppressed", r->suppressed);
     for (uint32_t i = 0; i < r->frame_count && n < cap; i++)
@@ -70,11 +80,11 @@ static size_t report_json(const struct moss__block_report *r, const char *event,
 
     for (uint32_t i = 0; frames != NULL && i < r->frame_count; i++)
         json_array_append_new(frames, json_string(r->frames[i]));
-    doc = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:I, s:I, s:b, s:i, s:o*}", "event", event,
+    doc = json_pack("{s:s, s:i, s:I, s:s, s:s?, s:I, s:I, s:b, s:b, s:i, s:o*}", "event", event,
                     "pid", (int)getpid(), "greenlet", (json_int_t)r->greenlet, "name", r->name,
                     "request", r->request[0] != '\0' ? r->request : NULL, "ms",
                     (json_int_t)r->ms, "at", (json_int_t)r->at, "ongoing", r->ongoing != 0,
-                    "suppressed", (int)r->suppressed, "frames", frames);
+                    "late", r->late != 0, "suppressed", (int)r->suppressed, "frames", frames);
     text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (text != NULL)
         n = (size_t)snprintf(line, cap, "%s\n", text);

@@ -82,9 +82,9 @@ static json_t *want_block(const struct planted *p)
     if (p->blocked == 0)
         return json_null();
     snprintf(request, sizeof(request), "GET /slow?n=%zu", p->index);
-    return json_pack("{s:I, s:s, s:s, s:I, s:i, s:b, s:[s, s]}", "greenlet", J(40 + p->index),
-                     "name", "http request", "request", request, "ms", J(p->blocked * 60),
-                     "at", 1700000050, "ongoing", 0, "frames", "busy_inner+0x1a",
+    return json_pack("{s:I, s:s, s:s, s:I, s:i, s:b, s:b, s:[s, s]}", "greenlet",
+                     J(40 + p->index), "name", "http request", "request", request, "ms",
+                     J(p->blocked * 60), "at", 1700000050, "ongoing", 0, "late", 0, "frames", "busy_inner+0x1a",
                      "busy_outer+0x2b");
 }
 

@@ -67,7 +67,10 @@ static void case_block_reported(void)
     TEST_ASSERT(master_log_wait(&m, "watchdog: unblocked", WAIT_MS) == 0);
     log = master_log(&m);
     fprintf(stderr, "watchdog report: %.300s\n", strstr(log, "watchdog: unblocked"));
-    TEST_ASSERT(count_of(log, "watchdog: blocked:") == 1);
+    /* under a loaded valgrind the monitor may not run during the block: the
+     * episode is then reported once, late (tests/runtime covers that) */
+    TEST_ASSERT(count_of(log, "watchdog: blocked:") == 1 ||
+                (RUNNING_ON_VALGRIND && count_of(log, "seen only after it ended") == 1));
     TEST_ASSERT(count_of(log, "watchdog: unblocked:") == 1);
     TEST_ASSERT(strstr(log, "by greenlet") != NULL);
     /* the greenlet's name and request come from the signal handler; under a

@@ -8,6 +8,7 @@
 #include "../../runtime/watchdog.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 
 static struct moss__block_report reports[REPORTS_MAX];
 static int report_count, kill_count;
+static _Atomic int reports_delivered; /* the one figure read before the join */
 static struct moss__block_report killed;
 
 static void on_report(const struct moss__block_report *r, void *arg)
@@ -27,6 +29,7 @@ static void on_report(const struct moss__block_report *r, void *arg)
     if (report_count < REPORTS_MAX)
         reports[report_count] = *r;
     report_count++;
+    atomic_fetch_add(&reports_delivered, 1);
 }
 
 static void on_kill(const struct moss__block_report *r, void *arg)
@@ -44,6 +47,7 @@ static struct moss__watchdog *watchdog_begin(int64_t kill_ms, unsigned per_minut
     struct moss__watchdog *wd;
 
     report_count = kill_count = 0;
+    atomic_store(&reports_delivered, 0);
     wd = moss__watchdog_start(&opts);
     TEST_ASSERT(wd != NULL);
     return wd;
@@ -181,6 +185,34 @@ static void case_rate_limited(void)
         TEST_ASSERT(reports[i].ongoing && reports[i].rate_limited == (i >= 4));
 }
 
+/* A block that ends between two looks (here the first look is 1 s away) is
+ * still reported, by the next look, from the gap the hook measured: once,
+ * ended, late, with the greenlet's id and no evidence. */
+static void case_late_episode_reported(void)
+{
+    struct moss__watchdog_opts opts = {.interval_ms = 1000, .max_blocking_ms = 50,
+                                       .on_report = on_report};
+    struct moss__watchdog *wd;
+    int64_t block_ms = 150;
+    moss_greenlet_t *g;
+    uint64_t id;
+
+    report_count = 0;
+    atomic_store(&reports_delivered, 0);
+    TEST_ASSERT((wd = moss__watchdog_start(&opts)) != NULL);
+    TEST_ASSERT((g = moss_spawn(blocker_run, &block_ms)) != NULL);
+    id = moss_greenlet_id(g);
+    TEST_ASSERT(moss_join(g, MOSS_FOREVER, NULL) == 0);
+    for (int i = 0; i < 50 * SLOW && atomic_load(&reports_delivered) == 0; i++)
+        TEST_ASSERT(moss_sleep(100) == 0); /* up to 5 s: the look at 1 s reports it */
+    TEST_ASSERT(atomic_load(&reports_delivered) == 1);
+    moss__watchdog_stop(wd);
+    TEST_ASSERT(report_count == 1);
+    TEST_ASSERT(reports[0].late && !reports[0].ongoing && !reports[0].rate_limited);
+    TEST_ASSERT(reports[0].greenlet == id && reports[0].frame_count == 0);
+    TEST_ASSERT(reports[0].ms >= block_ms && reports[0].ms < 1000 * SLOW);
+}
+
 static void case_start_errors(void)
 {
     struct moss__watchdog_opts bad = {.interval_ms = 0, .max_blocking_ms = 100};
@@ -204,6 +236,7 @@ const struct moss_test_case moss_test_watchdog_cases[] = {
     {"cooperative_sleeps_no_report", case_cooperative_sleeps_no_report},
     {"kill_once", case_kill_once},
     {"rate_limited", case_rate_limited},
+    {"late_episode_reported", case_late_episode_reported},
     {"start_errors", case_start_errors},
     {NULL, NULL},
 };
