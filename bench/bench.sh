@@ -263,6 +263,7 @@ hold_more() {
         n=$per_holder
         if [ "$left" -lt "$n" ]; then n=$left; fi
         f=$tmp/hold.$1.$next_ip
+        : >"$f"   # before the client starts: wait_held reads it at once
         "$client" hold "127.0.0.1:$1" "127.0.0.$next_ip:0" "$n" 600 >"$f" 2>&1 &
         track $! TERM
         holders="$holders $!"

@@ -84,6 +84,7 @@ extern const struct moss_test_case moss_test_master_reload_cases[];
 extern const struct moss_test_case moss_test_watchdog_server_cases[];
 extern const struct moss_test_case moss_test_fault_cases[];
 extern const struct moss_test_case moss_test_haproxy_cases[];
+extern const struct moss_test_case moss_test_park_cases[];
 
 struct moss_test_table {
     const char *name; /* the Check TCase: run one with CK_RUN_CASE=name */

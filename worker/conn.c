@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Moves the unconsumed bytes to the front, so the free space is at the end
  * and in one piece. */
@@ -30,6 +31,21 @@ ptrdiff_t moss__conn_fill(struct moss__conn *conn, int64_t deadline)
         return -1;
     }
     n = moss_read(conn->fd, conn->buf + conn->end, conn->capacity - conn->end, deadline);
+    if (n > 0)
+        conn->end += (size_t)n;
+    return n;
+}
+
+ptrdiff_t moss__conn_fill_ready(struct moss__conn *conn)
+{
+    ptrdiff_t n;
+
+    conn_compact(conn);
+    if (conn->end >= conn->capacity) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    n = recv(conn->fd, conn->buf + conn->end, conn->capacity - conn->end, MSG_DONTWAIT);
     if (n > 0)
         conn->end += (size_t)n;
     return n;

@@ -32,4 +32,8 @@ struct moss__conn {
  * when the buffer is full of unconsumed bytes). */
 ptrdiff_t moss__conn_fill(struct moss__conn *conn, int64_t deadline);
 
+/* The same without waiting: what the socket holds now; -1 with EAGAIN if
+ * nothing. The socket is a stream socket (recv with MSG_DONTWAIT). */
+ptrdiff_t moss__conn_fill_ready(struct moss__conn *conn);
+
 #endif

@@ -3,11 +3,14 @@
  * reader), http_response.c (the response writer), http_date.c and
  * access_log.c share.
  *
- * One struct moss__http_conn per connection, on the heap, reused for every
- * request of it. The connection's greenlet and each request's greenlet both
+ * One struct moss__http_conn per busy connection, on the heap, reused for
+ * every request until the connection is parked between requests; then it
+ * goes back to the worker (w->conn_states) for the next connection that
+ * needs one. The connection's greenlet and each request's greenlet both
  * use it; the request greenlet never outlives it: when a request greenlet
  * cannot be joined (it ignores its kill), it is detached and marked
- * orphaned, and the last of the two to finish frees it. An orphaned request
+ * orphaned, and the last of the two to finish frees it (a connection with
+ * an orphan is never parked). An orphaned request
  * greenlet's calls fail with ECANCELED without touching the connection,
  * whose fd and buffer the stream server owns and frees. */
 #ifndef MOSS_WORKER_HTTP_H

@@ -24,16 +24,31 @@
 #include <string.h>
 #include <sys/socket.h>
 
-enum http_head_result { HEAD_READY, HEAD_CLOSE, HEAD_ERROR };
+enum http_head_result { HEAD_READY, HEAD_CLOSE, HEAD_ERROR, HEAD_PARK };
+
+/* What one request leaves the connection to do. */
+enum http_next { HTTP_NEXT, HTTP_CLOSE, HTTP_PARK };
 
 /* ---- the connection's state ---------------------------------------------------- */
 
-static struct moss__http_conn *http_conn_new(struct moss__worker *w,
-                                             struct moss__conn_entry *entry)
+/* Kept for reuse by w->conn_states: enough for the connections that go from
+ * idle to busy at once. */
+#define HTTP_CONNS_KEPT 64
+
+static void http_conn_destroy(void *block)
 {
-    const struct moss_config *config = w->config;
-    size_t head_max = config->max_header_size > 0 ? (size_t)config->max_header_size
-                                                  : entry->conn.capacity;
+    struct moss__http_conn *hc = block;
+
+    free(hc->req.store);
+    free(hc->req.headers);
+    free(hc);
+}
+
+/* A new state with its store and header table, sized from the config. */
+static struct moss__http_conn *http_conn_alloc(const struct moss_config *config,
+                                               size_t capacity)
+{
+    size_t head_max = config->max_header_size > 0 ? (size_t)config->max_header_size : capacity;
     size_t header_max = config->max_headers > 0 ? (size_t)config->max_headers : 1;
     struct moss__http_conn *hc = calloc(1, sizeof(*hc));
 
@@ -46,41 +61,81 @@ static struct moss__http_conn *http_conn_new(struct moss__worker *w,
     hc->req.store = malloc(hc->req.store_cap);
     hc->req.headers = calloc(header_max, sizeof(*hc->req.headers));
     if (hc->req.store == NULL || hc->req.headers == NULL) {
-        free(hc->req.store);
-        free(hc->req.headers);
-        free(hc);
+        http_conn_destroy(hc);
         return NULL;
     }
     hc->req.header_max = header_max;
-    hc->req.hc = hc;
-    hc->w = w;
-    hc->entry = entry;
-    hc->conn = &entry->conn;
-    hc->config = config;
-    memcpy(hc->client, entry->conn.client, sizeof(hc->client));
-    hc->client[sizeof(hc->client) - 1] = '\0';
     return hc;
 }
 
+/* The state for a connection, kept or new, with every field that is not
+ * reset per request set here. */
+static struct moss__http_conn *http_conn_new(struct moss__worker *w,
+                                             struct moss__conn_entry *entry)
+{
+    struct moss__http_conn *hc = moss__free_list_take(&w->conn_states);
+
+    if (hc == NULL && (hc = http_conn_alloc(w->config, entry->conn.capacity)) == NULL)
+        return NULL;
+    w->conn_states.max = HTTP_CONNS_KEPT;
+    w->conn_states.destroy = http_conn_destroy;
+    hc->req.hc = hc;
+    hc->res.hc = hc;
+    hc->w = w;
+    hc->entry = entry;
+    hc->conn = &entry->conn;
+    hc->config = w->config;
+    memcpy(hc->client, entry->conn.client, sizeof(hc->client));
+    hc->client[sizeof(hc->client) - 1] = '\0';
+    hc->first_deadline = 0;
+    hc->served = (int64_t)entry->served;
+    hc->in_handler = hc->orphaned = hc->request_live = hc->conn_done = 0;
+    hc->broken = hc->must_close = hc->cancelled = hc->timed_out = hc->handler_ret = 0;
+    hc->context[0] = '\0';
+    return hc;
+}
+
+/* Done with hc: kept by the worker for a next connection (an orphaned
+ * request greenlet's state is freed by it; see http.h). */
 static void http_conn_free(struct moss__http_conn *hc)
 {
-    free(hc->req.store);
-    free(hc->req.headers);
-    free(hc);
+    moss__free_list_give(&hc->w->conn_states, hc);
 }
 
 /* ---- the request's head --------------------------------------------------------- */
 
+/* Between requests with nothing buffered, what the socket holds now:
+ * HEAD_PARK if nothing (the connection waits parked, without its greenlet
+ * or hc). */
+static enum http_head_result http_next_request_ready(struct moss__http_conn *hc)
+{
+    ptrdiff_t n;
+
+    n = moss__conn_fill_ready(hc->conn);
+    if (n > 0) {
+        moss__counter_add(&hc->w->counters->bytes_in, (uint64_t)n);
+        return HEAD_READY;
+    }
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return HEAD_PARK;
+    return HEAD_CLOSE;
+}
+
 /* Waits for a request's first byte (unless one is buffered), marked idle
  * so that a drain can close the connection. The first request waits until
  * hc->first_deadline (header_timeout from the connection's start: 408 when
- * it passes); later ones wait keepalive_timeout, then close silently. */
+ * it passes); a later one is parked (http_next_request_ready), or waits
+ * keepalive_timeout, then closes silently. */
 static enum http_head_result http_wait_request(struct moss__http_conn *hc, int first)
 {
     ptrdiff_t n;
 
     if (hc->conn->start < hc->conn->end)
         return HEAD_READY;
+    /* an orphaned request greenlet still uses hc: that connection waits
+     * here instead, as the first request does */
+    if (!first && !hc->request_live)
+        return http_next_request_ready(hc);
     hc->entry->idle = 1;
     hc->entry->idle_since = moss_now();
     n = moss__conn_fill(hc->conn, first ? hc->first_deadline
@@ -145,7 +200,7 @@ static void *http_request_run(void *arg)
     moss__greenlet_set_context(moss_greenlet_current(), NULL);
     hc->request_live = 0;
     if (hc->conn_done) {
-        http_conn_free(hc); /* orphaned, and the connection is gone: ours */
+        http_conn_destroy(hc); /* orphaned, and the connection is gone: ours */
         return NULL;
     }
     if (!hc->orphaned)
@@ -310,8 +365,8 @@ static int http_keep_going(const struct moss__http_conn *hc)
            hc->req.body_done;
 }
 
-/* Serves one request; 0 to go on, -1 to close. */
-static int http_serve_one(struct moss__http_conn *hc, int first)
+/* Serves one request, or finds none there yet. */
+static enum http_next http_serve_one(struct moss__http_conn *hc, int first)
 {
     enum http_head_result r;
 
@@ -320,18 +375,20 @@ static int http_serve_one(struct moss__http_conn *hc, int first)
     hc->timed_out = 0;
     hc->req.started_ms = moss_now();
     r = http_read_head(hc, first);
+    if (r == HEAD_PARK)
+        return HTTP_PARK;
     if (r == HEAD_CLOSE)
-        return -1;
+        return HTTP_CLOSE;
     if (r == HEAD_ERROR) {
         moss__http_respond(hc, hc->req.error_status, 1);
         http_log_request(hc);
-        return -1;
+        return HTTP_CLOSE;
     }
     http_run_handler(hc);
     http_complete_response(hc);
     http_drain_body(hc);
     http_log_request(hc);
-    return http_keep_going(hc) ? 0 : -1;
+    return http_keep_going(hc) ? HTTP_NEXT : HTTP_CLOSE;
 }
 
 /* Before the close after a response: stop sending, and read and drop what
@@ -357,24 +414,42 @@ static void http_linger(struct moss__http_conn *hc)
     }
 }
 
-void moss__http_serve(struct moss__worker *w, struct moss__conn_entry *entry)
+/* Parks the connection: hc goes back to the worker, and the stream server
+ * waits for the next request without a greenlet, up to keepalive_timeout. */
+static enum moss__serve_result http_park(struct moss__http_conn *hc)
+{
+    struct moss__conn_entry *entry = hc->entry;
+
+    entry->park_deadline = moss__http_deadline(hc->config->keepalive_timeout_ms);
+    entry->served = (uint64_t)hc->served;
+    http_conn_free(hc);
+    return MOSS__SERVE_PARK;
+}
+
+enum moss__serve_result moss__http_serve(struct moss__worker *w,
+                                         struct moss__conn_entry *entry)
 {
     struct moss__http_conn *hc = http_conn_new(w, entry);
-    int one = 1, first = 1;
+    enum http_next next;
+    int one = 1, first = !entry->resumed;
 
     if (hc == NULL) {
         moss__worker_log(w, "http: connection from %s: %s", entry->conn.client,
                          strerror(errno));
-        return;
+        return MOSS__SERVE_CLOSE;
     }
     /* heads and small bodies go out whole (MSG_MORE joins the pieces); a
      * unix socket refuses the option, which is fine */
-    (void)setsockopt(entry->conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (first)
+        (void)setsockopt(entry->conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     hc->first_deadline = moss__http_deadline(w->config->header_timeout_ms);
-    while (http_serve_one(hc, first) == 0)
+    while ((next = http_serve_one(hc, first)) == HTTP_NEXT)
         first = 0;
+    if (next == HTTP_PARK)
+        return http_park(hc);
     http_linger(hc);
     hc->conn_done = 1;
     if (!hc->request_live)
         http_conn_free(hc);
+    return MOSS__SERVE_CLOSE;
 }

@@ -14,12 +14,12 @@
  * 1 s) instead of retrying at once, and logs once when such an episode
  * starts and once when an accept succeeds again.
  *
- * Ownership. An entry is allocated and linked at accept and unlinked and
- * freed by its own greenlet when it ends, so every greenlet named on
- * w->conns is alive. The greenlets are detached: the hub frees each when it
- * finishes. A connection greenlet killed before it ever ran never runs, so
- * moss__stream_server_kill ends such an entry itself (see moss_pool_kill). */
+ * Connections themselves (their greenlets, parking, the close) are in
+ * stream_conn.c. The drain closes a parked connection itself, and one whose
+ * greenlet was killed before it ever ran (that greenlet never runs; see
+ * moss_pool_kill); it kills the greenlets of the others. */
 #include "listener.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,133 +28,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define BUFFER_DEFAULT 8192  /* when max_header_size is unset (0) */
+
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 1000
-#define BUFFER_DEFAULT 8192  /* when max_header_size is unset (0) */
 #define ACCEPT_BATCH 64      /* accepts per wake-up, before the new connections run */
-
-struct moss__stream_server;
-
-struct stream_accepter {
-    struct moss__stream_server *server;
-    const struct moss__listener *listener;
-    moss_greenlet_t *greenlet;     /* NULL once stopped */
-    int64_t backoff_ms;            /* 0: not backing off */
-};
-
-struct moss__stream_server {
-    struct moss__worker *w;
-    moss_semaphore_t *slots;       /* max_connections units */
-    moss_event_t *empty;           /* set when the last connection ends */
-    struct stream_accepter accepters[MOSS__BIND_MAX];
-    size_t accepter_count;
-};
-
-/* A connection as allocated here: the shared entry first. */
-struct stream_conn {
-    struct moss__conn_entry entry;
-    struct moss__stream_server *server;
-};
-
-/* ---- connections --------------------------------------------------------- */
-
-static void stream_conn_link(struct moss__worker *w, struct moss__conn_entry *entry)
-{
-    entry->prev = NULL;
-    entry->next = w->conns;
-    if (w->conns != NULL)
-        w->conns->prev = entry;
-    w->conns = entry;
-}
-
-static void stream_conn_unlink(struct moss__worker *w, struct moss__conn_entry *entry)
-{
-    if (entry->prev != NULL)
-        entry->prev->next = entry->next;
-    else
-        w->conns = entry->next;
-    if (entry->next != NULL)
-        entry->next->prev = entry->prev;
-}
-
-/* The end of a connection: close, unlink, give back its unit, free. */
-static void stream_conn_finish(struct stream_conn *sc)
-{
-    struct moss__stream_server *s = sc->server;
-    struct moss__worker *w = s->w;
-
-    moss_close(sc->entry.conn.fd);
-    stream_conn_unlink(w, &sc->entry);
-    moss__counter_sub(&w->counters->connections_active, 1);
-    free(sc->entry.conn.buf);
-    free(sc);
-    moss_semaphore_release(s->slots);
-    if (w->conns == NULL)
-        moss_event_set(s->empty);
-}
-
-/* A connection's greenlet. moss__proxy_protocol_read logs its own
- * rejections, so a failure here only ends the connection. */
-static void *stream_conn_run(void *arg)
-{
-    struct stream_conn *sc = arg;
-    struct moss__worker *w = sc->server->w;
-    struct moss__conn *conn = &sc->entry.conn;
-    int64_t timeout = w->config->header_timeout_ms;
-    int64_t deadline = timeout > 0 ? moss_now() + timeout : MOSS_FOREVER;
-
-    if (conn->listener->proxy_protocol && moss__proxy_protocol_read(w, conn, deadline) == -1)
-        goto finish;
-    w->serve(w, &sc->entry);
-finish:
-    stream_conn_finish(sc);
-    return NULL;
-}
-
-static size_t stream_buffer_capacity(const struct moss__worker *w)
-{
-    return w->config->max_header_size > 0 ? (size_t)w->config->max_header_size
-                                          : BUFFER_DEFAULT;
-}
-
-/* Sets up an accepted fd's entry and spawns its greenlet; the caller's unit
- * of the semaphore passes to it. 0, or -1 with errno (ENOMEM), fd untouched. */
-static int stream_conn_start(struct stream_accepter *a, int fd, const struct sockaddr *peer,
-                             socklen_t peer_len)
-{
-    struct moss__worker *w = a->server->w;
-    moss_greenlet_opts_t opts = {.name = "conn"};
-    struct stream_conn *sc = calloc(1, sizeof(*sc));
-
-    if (sc == NULL)
-        return -1;
-    sc->server = a->server;
-    sc->entry.conn = (struct moss__conn){.fd = fd, .worker = w, .listener = a->listener,
-                                         .capacity = stream_buffer_capacity(w)};
-    sc->entry.conn.buf = malloc(sc->entry.conn.capacity);
-    if (sc->entry.conn.buf == NULL)
-        goto free_conn;
-    moss__address_format(peer, peer_len, sc->entry.conn.client, sizeof(sc->entry.conn.client));
-    sc->entry.greenlet = moss_spawn_opts(stream_conn_run, sc, &opts);
-    if (sc->entry.greenlet == NULL)
-        goto free_buf;
-    moss_detach(sc->entry.greenlet); /* cannot fail: just spawned here */
-    stream_conn_link(w, &sc->entry);
-    moss__counter_add(&w->counters->connections_active, 1);
-    moss__counter_add(&w->counters->connections_total, 1);
-    return 0;
-
-free_buf:
-    free(sc->entry.conn.buf);
-free_conn:
-    free(sc);
-    return -1;
-}
 
 /* ---- accepting ------------------------------------------------------------- */
 
 /* An accept that succeeded ends a backoff episode. */
-static void stream_backoff_end(struct stream_accepter *a)
+static void stream_backoff_end(struct moss__stream_accepter *a)
 {
     if (a->backoff_ms == 0)
         return;
@@ -164,7 +47,7 @@ static void stream_backoff_end(struct stream_accepter *a)
 
 /* Out of fds or memory: the connection stays queued and the listener stays
  * readable, so wait before trying again. 0, or -1 if killed meanwhile. */
-static int stream_backoff(struct stream_accepter *a, int err)
+static int stream_backoff(struct moss__stream_accepter *a, int err)
 {
     struct moss__worker *w = a->server->w;
 
@@ -184,7 +67,7 @@ static int stream_backoff(struct stream_accepter *a, int err)
  * off). Errors of the pending connection itself (ECONNABORTED, network
  * errors Linux passes on) and a connection taken by another process (EAGAIN)
  * only mean going back to waiting. */
-static int stream_accept_failed(struct stream_accepter *a, int err)
+static int stream_accept_failed(struct moss__stream_accepter *a, int err)
 {
     switch (err) {
     case EMFILE:
@@ -205,7 +88,7 @@ static int stream_accept_failed(struct stream_accepter *a, int err)
 
 /* One accept with a unit of the semaphore in hand; the unit goes to the
  * connection, or back. 0, or -1 with errno the accept's error. */
-static int stream_accept_one(struct stream_accepter *a)
+static int stream_accept_one(struct moss__stream_accepter *a)
 {
     struct sockaddr_storage peer;
     socklen_t peer_len = sizeof(peer);
@@ -216,7 +99,7 @@ static int stream_accept_one(struct stream_accepter *a)
     if (fd == -1)
         goto release_slot;
     stream_backoff_end(a);
-    if (stream_conn_start(a, fd, (struct sockaddr *)&peer, peer_len) == 0)
+    if (moss__stream_conn_start(a, fd, (struct sockaddr *)&peer, peer_len) == 0)
         return 0;
     moss__worker_log(a->server->w, "accept(%s): %s; connection dropped",
                      a->listener->address, strerror(errno));
@@ -232,7 +115,7 @@ release_slot:
 /* Accepts what the backlog holds, up to ACCEPT_BATCH connections before
  * going back to the loop (so the new connections get to run): 0 when the
  * backlog is empty or an error was dealt with, -1 with errno to end the loop. */
-static int stream_accept_batch(struct stream_accepter *a)
+static int stream_accept_batch(struct moss__stream_accepter *a)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         if (moss_semaphore_acquire(a->server->slots, MOSS_FOREVER) == -1)
@@ -248,7 +131,7 @@ static int stream_accept_batch(struct stream_accepter *a)
 
 static void *stream_accept_run(void *arg)
 {
-    struct stream_accepter *a = arg;
+    struct moss__stream_accepter *a = arg;
 
     /* ends killed (ECANCELED) or when the listener is unusable (EBADF, ...) */
     while (moss_wait_fd(a->listener->fd, MOSS_READABLE, MOSS_FOREVER) != -1 &&
@@ -276,6 +159,9 @@ static struct moss__stream_server *stream_server_new(struct moss__worker *w)
     if (s == NULL)
         return NULL;
     s->w = w;
+    s->buffer_capacity = w->config->max_header_size > 0 ? (size_t)w->config->max_header_size
+                                                        : BUFFER_DEFAULT;
+    s->buffers = (struct moss__free_list){.max = MOSS__STREAM_BUFFERS_KEPT, .destroy = free};
     s->slots = moss_semaphore_new(stream_limit(w));
     if (s->slots == NULL)
         goto free_server;
@@ -294,6 +180,7 @@ free_server:
 static void stream_server_delete(struct moss__stream_server *s)
 {
     s->w->stream = NULL;
+    moss__free_list_clear(&s->buffers);
     moss_event_free(s->empty);
     moss_semaphore_free(s->slots);
     free(s);
@@ -318,9 +205,9 @@ int moss__stream_server_start(struct moss__worker *w)
         return -1;
     w->stream = s;
     for (size_t i = 0; i < w->listener_count; i++) {
-        struct stream_accepter *a = &s->accepters[s->accepter_count];
+        struct moss__stream_accepter *a = &s->accepters[s->accepter_count];
 
-        *a = (struct stream_accepter){.server = s, .listener = &w->listeners[i]};
+        *a = (struct moss__stream_accepter){.server = s, .listener = &w->listeners[i]};
         a->greenlet = moss_spawn_opts(stream_accept_run, a, &opts);
         if (a->greenlet == NULL)
             goto stop_server;
@@ -372,16 +259,24 @@ void moss__stream_server_kill(struct moss__worker *w, int idle_only)
 {
     struct moss__conn_entry *entry, *next;
 
-    /* moss_kill only queues the killed greenlets: the list holds still */
+    /* moss_kill only queues the killed greenlets: the list holds still, but
+     * for the entries closed here, whose next is taken first */
     for (entry = w->conns; entry != NULL; entry = next) {
-        int unstarted = moss_greenlet_state(entry->greenlet) == MOSS_GREENLET_NEW;
+        struct moss__stream_conn *sc = (struct moss__stream_conn *)entry;
 
         next = entry->next;
         if (idle_only && !stream_conn_idle(entry))
             continue;
+        if (sc->parked) {
+            moss__stream_conn_close(sc);
+            continue;
+        }
+        if (moss_greenlet_state(entry->greenlet) == MOSS_GREENLET_NEW) {
+            moss_kill(entry->greenlet); /* it never runs */
+            moss__stream_conn_close(sc);
+            continue;
+        }
         moss_kill(entry->greenlet);
-        if (unstarted)
-            stream_conn_finish((struct stream_conn *)entry);
     }
 }
 
@@ -417,6 +312,7 @@ int moss__stream_server_free(struct moss__worker *w)
         errno = EBUSY;
         return -1;
     }
+    moss__free_list_clear(&w->conn_states);
     stream_server_delete(s);
     return 0;
 }

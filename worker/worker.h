@@ -1,6 +1,7 @@
 /* One worker process: its listeners, its connections, its app, its
  * counters, and the drain. The layers of worker/ meet here:
  *   stream_server.c  accepts, bounds the connections, runs one greenlet each;
+ *   stream_park.c    holds an idle connection with no greenlet and no buffer;
  *   proxy_protocol.c reads a PROXY v1/v2 header first where enabled;
  *   http_conn.c      serves HTTP/1.1 requests on a connection;
  *   worker.c         moss_serve: sets it up, signals, drain, exit. */
@@ -10,6 +11,7 @@
 #include "../config/config.h"
 #include "conn.h"
 #include "counters.h"
+#include "free_list.h"
 #include "moss.h"
 #include "score.h"
 
@@ -21,19 +23,31 @@ struct moss__listener {
     int proxy_protocol;
 };
 
-/* A live connection, on the worker's list so the drain can find idle ones. */
+/* A live connection, on the worker's list so the drain can find idle ones.
+ * Between requests a connection may be parked: it has no greenlet and no
+ * buffer then, only this entry and a watcher on its fd (stream_park.c). */
 struct moss__conn_entry {
     struct moss__conn conn;
-    moss_greenlet_t *greenlet;        /* the connection's greenlet */
+    moss_greenlet_t *greenlet;        /* the connection's greenlet; NULL while parked */
     int idle;                         /* waiting for a next request: drain closes it */
     int64_t idle_since;               /* moss_now() when it began to wait */
+    int resumed;                      /* serve runs again after a park */
+    int64_t park_deadline;            /* serve's word: close if still idle then */
+    uint64_t served;                  /* responses completed on the connection */
     struct moss__conn_entry *prev, *next;
 };
+
+/* What serve returns: the connection is done (the stream server closes it),
+ * or it is to be parked until it is readable or entry->park_deadline passes,
+ * with nothing in its buffer; serve then runs again with entry->resumed
+ * set, in a new greenlet. */
+enum moss__serve_result { MOSS__SERVE_CLOSE, MOSS__SERVE_PARK };
 
 /* What a connection's greenlet runs: moss__http_serve, or a plain stream
  * handler (gevent's StreamServer). It closes nothing: the stream server owns
  * the fd. */
-typedef void (*moss__serve_fn)(struct moss__worker *w, struct moss__conn_entry *entry);
+typedef enum moss__serve_result (*moss__serve_fn)(struct moss__worker *w,
+                                                  struct moss__conn_entry *entry);
 
 struct moss__worker {
     const struct moss_config *config;
@@ -45,6 +59,9 @@ struct moss__worker {
     struct moss__listener listeners[MOSS__BIND_MAX];
     size_t listener_count;
     struct moss__conn_entry *conns;   /* live connections */
+    /* serve's per-connection state kept for reuse, its own to fill; the
+     * stream server clears it when it is freed */
+    struct moss__free_list conn_states;
     struct moss__stream_server *stream;     /* the stream server's state (stream_server.c) */
     int draining;                     /* no new requests; close idle connections */
     struct moss__watchdog_log *watchdog; /* NULL: off */
@@ -54,9 +71,11 @@ struct moss__worker {
 };
 
 /* Serves HTTP/1.1 on conn until the peer closes, a limit or an error ends it,
- * or the worker drains; a moss__serve_fn. Marks entry->idle while it waits
- * for a next request, so a drain can close it at once. */
-void moss__http_serve(struct moss__worker *w, struct moss__conn_entry *entry);
+ * or the worker drains; a moss__serve_fn. Between requests, with nothing
+ * buffered, it parks the connection (keepalive_timeout). Marks entry->idle
+ * while it waits for the first request, so a drain can close it at once. */
+enum moss__serve_result moss__http_serve(struct moss__worker *w,
+                                         struct moss__conn_entry *entry);
 
 /* Reads and applies a PROXY v1 or v2 header at the start of conn when its
  * source is trusted; 0, or -1 with errno (EPROTO: malformed or missing,

@@ -520,8 +520,7 @@ int master_log_wait(const struct master *m, const char *text, int timeout_ms)
 
 /* ---- HTTP --------------------------------------------------------------------------- */
 
-/* A loopback connection with IO_WAIT_S timeouts both ways, or -1. */
-static int fixture_connect(unsigned port)
+int master_connect(unsigned port)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     struct timeval tv = {.tv_sec = IO_WAIT_S * MASTER_SLOW};
@@ -563,7 +562,7 @@ int http_get(unsigned port, const char *path, const char *headers, char *body, s
 {
     static char raw[RAW_CAP];
     char request[2048], *head_end;
-    int fd = fixture_connect(port), status;
+    int fd = master_connect(port), status;
     ssize_t n;
     size_t len;
 

@@ -58,6 +58,10 @@ int master_log_wait(const struct master *m, const char *text, int timeout_ms);
  * connection fails. */
 int http_get(unsigned port, const char *path, const char *headers, char *body, size_t cap);
 
+/* A blocking loopback connection to port with receive and send timeouts of
+ * some seconds (longer under valgrind), or -1. */
+int master_connect(unsigned port);
+
 /* /stats, parsed (json_decref it), or NULL if the admin did not answer 200. */
 json_t *master_stats(const struct master *m);
 

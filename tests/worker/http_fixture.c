@@ -45,12 +45,23 @@ void http_config_defaults(void)
     http_cfg.access_log_format = MOSS__LOG_TEXT;
 }
 
+/* The stream server's part: serve, and while serve parks the connection,
+ * wait for it here (marked idle, for the drain case), up to its deadline.
+ * The stream server's own parking, without a greenlet, is tested through
+ * it (tests/worker/stream_park_cases.c). */
 static void *conn_run(void *arg)
 {
     struct moss__conn_entry *entry = arg;
 
     entry->greenlet = moss_greenlet_current();
-    moss__http_serve(&http_worker, entry);
+    while (moss__http_serve(&http_worker, entry) == MOSS__SERVE_PARK) {
+        TEST_ASSERT(entry->conn.start == entry->conn.end);
+        entry->idle = 1;
+        if (moss_wait_fd(entry->conn.fd, MOSS_READABLE, entry->park_deadline) == -1)
+            break;
+        entry->idle = 0;
+        entry->resumed = 1;
+    }
     TEST_ASSERT(moss_close(entry->conn.fd) == 0);
     return NULL;
 }
@@ -128,6 +139,7 @@ void http_server_stop(void)
         free(http_srv.entry[i]);
     }
     wait_all_finished();
+    moss__free_list_clear(&http_worker.conn_states); /* the next case's config may differ */
     fclose(http_worker.error_log);
     if (http_worker.access_log != NULL)
         fclose(http_worker.access_log);

@@ -68,7 +68,7 @@ static int serve_chunk(struct moss__conn *conn, const char *buf, size_t len)
 /* Greets with "client=ADDRESS\n", answers what the PROXY reader left in the
  * buffer, then every chunk read, idle (for the drain) while it waits; ends
  * once the worker drains. */
-static void test_serve(struct moss__worker *w, struct moss__conn_entry *entry)
+static enum moss__serve_result test_serve(struct moss__worker *w, struct moss__conn_entry *entry)
 {
     struct moss__conn *conn = &entry->conn;
     char buf[4096];
@@ -76,18 +76,19 @@ static void test_serve(struct moss__worker *w, struct moss__conn_entry *entry)
     ptrdiff_t n;
 
     if (moss_write(conn->fd, buf, (size_t)len, moss_now() + WAIT_MS) == -1)
-        return;
+        return MOSS__SERVE_CLOSE;
     if (conn->end > conn->start &&
         serve_chunk(conn, conn->buf + conn->start, conn->end - conn->start) == -1)
-        return;
+        return MOSS__SERVE_CLOSE;
     conn->start = conn->end = 0;
     while (!w->draining) {
         entry->idle = 1;
         n = moss_read(conn->fd, buf, sizeof(buf), moss_now() + 12 * WAIT_MS);
         entry->idle = 0;
         if (n <= 0 || serve_chunk(conn, buf, (size_t)n) == -1)
-            return;
+            return MOSS__SERVE_CLOSE;
     }
+    return MOSS__SERVE_CLOSE;
 }
 
 /* ---- the server process ----------------------------------------------------------- */

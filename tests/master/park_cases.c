@@ -1,0 +1,137 @@
+/* Parked connections, in the real binary (MOSS_BIN): a keep-alive
+ * connection between requests holds no greenlet (worker/stream_conn.c),
+ * and still serves its next request, closes at keepalive_timeout, and is
+ * closed at once by a drain. */
+#include "master_fixture.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define WAIT_MS (10000 * MASTER_SLOW)
+#define CONNS 200
+
+static const char request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/* One keep-alive GET / on fd, its response read whole (Content-Length):
+ * the status, or -1. */
+static int keepalive_get(int fd)
+{
+    char raw[4096], *end, *cl;
+    size_t got = 0;
+    long length = -1;
+    int status;
+
+    if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(request) - 1)
+        return -1;
+    for (int i = 0; i < 64 && got < sizeof(raw) - 1; i++) {
+        ssize_t n = recv(fd, raw + got, sizeof(raw) - 1 - got, 0);
+
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+        raw[got] = '\0';
+        if ((end = strstr(raw, "\r\n\r\n")) == NULL)
+            continue;
+        if (length < 0 && ((cl = strcasestr(raw, "\r\nContent-Length:")) == NULL ||
+                           sscanf(cl + 17, "%ld", &length) != 1))
+            return -1;
+        if ((size_t)(end + 4 - raw) + (size_t)length <= got)
+            return sscanf(raw, "HTTP/1.1 %d", &status) == 1 ? status : -1;
+    }
+    return -1;
+}
+
+/* Whether the server closed fd (end of file, no reset) within the socket's
+ * receive timeout. */
+static int closed_by_server(int fd)
+{
+    char byte;
+
+    return recv(fd, &byte, 1, 0) == 0;
+}
+
+/* The worker's figure at path (workers.0....) reaches want. */
+struct figure_want {
+    const char *path;
+    json_int_t at_least, at_most;
+};
+
+static int figure_in_range(json_t *stats, void *arg)
+{
+    const struct figure_want *want = arg;
+    json_int_t v = stats_int(stats, want->path);
+
+    return v >= want->at_least && v <= want->at_most;
+}
+
+static void open_parked(const struct master *m, int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        TEST_ASSERT((fds[i] = master_connect(m->port)) != -1);
+        TEST_ASSERT(keepalive_get(fds[i]) == 200);
+    }
+}
+
+/* 200 idle keep-alive connections on one worker: the worker runs a handful
+ * of greenlets, not 200; each connection serves a second request, and the
+ * server closes each at keepalive_timeout. */
+static void case_idle_connections_parked(void)
+{
+    static const char *const args[] = {"-w", "1", "--keepalive_timeout", "2s", NULL};
+    struct figure_want active = {"workers.0.connections_active", CONNS, CONNS};
+    struct figure_want few = {"workers.0.greenlets", 0, 16};
+    struct figure_want none = {"workers.0.connections_active", 0, 0};
+    int fds[CONNS], closed = 0;
+    struct master m;
+
+    master_start(&m, args);
+    open_parked(&m, fds, CONNS);
+    TEST_ASSERT(master_wait(&m, figure_in_range, &active, WAIT_MS) == 0);
+    TEST_ASSERT(master_wait(&m, figure_in_range, &few, WAIT_MS) == 0);
+    for (int i = 0; i < CONNS; i++)
+        TEST_ASSERT(keepalive_get(fds[i]) == 200);
+    for (int i = 0; i < CONNS; i++) {
+        closed += closed_by_server(fds[i]); /* each within its 5 s timeout */
+        close(fds[i]);
+    }
+    fprintf(stderr, "park: %d of %d idle connections closed by the server\n", closed, CONNS);
+    TEST_ASSERT(closed == CONNS);
+    TEST_ASSERT(master_wait(&m, figure_in_range, &none, WAIT_MS) == 0);
+    TEST_ASSERT(master_stop(&m, SIGTERM, WAIT_MS) == 0);
+}
+
+/* A reload drains the old worker: its parked connections are closed at
+ * once (keepalive_timeout and graceful_timeout are far away), and the new
+ * worker serves. */
+static void case_drain_closes_parked(void)
+{
+    static const char *const args[] = {"-w", "1", "--keepalive_timeout", "60s",
+                                       "--graceful_timeout", "60s", NULL};
+    int fds[50], closed = 0, fd;
+    struct master m;
+
+    master_start(&m, args);
+    open_parked(&m, fds, 50);
+    TEST_ASSERT(kill(m.pid, SIGHUP) == 0);
+    for (int i = 0; i < 50; i++) {
+        closed += closed_by_server(fds[i]);
+        close(fds[i]);
+    }
+    fprintf(stderr, "park: %d of 50 parked connections closed by the drain\n", closed);
+    TEST_ASSERT(closed == 50);
+    TEST_ASSERT((fd = master_connect(m.port)) != -1);
+    TEST_ASSERT(keepalive_get(fd) == 200);
+    close(fd);
+    TEST_ASSERT(master_stop(&m, SIGTERM, WAIT_MS) == 0);
+}
+
+const struct moss_test_case moss_test_park_cases[] = {
+    {"idle_connections_parked", case_idle_connections_parked},
+    {"drain_closes_parked", case_drain_closes_parked},
+    {NULL, NULL},
+};
