@@ -147,11 +147,12 @@ static void access_write(struct moss__worker *w, const char *text)
 void moss__access_log(struct moss__worker *w, const struct moss__access_record *rec)
 {
     struct access_line line;
-    time_t now = time(NULL);
+    time_t now;
     struct tm tm;
 
     if (w->access_log == NULL)
         return;
+    now = time(NULL);
     line.len = 0;
     line.buf[0] = '\0';
     gmtime_r(&now, &tm);

@@ -13,6 +13,7 @@
  *   request_timeout    the handler's running time: it is killed, 503 if
  *                      nothing was sent (the connection goes on), else close. */
 #include "http.h"
+#include "text.h"
 
 #include "../runtime/watchdog.h"
 
@@ -239,26 +240,39 @@ static void http_handler_overrun(struct moss__http_conn *hc, moss_greenlet_t *g,
     hc->handler_ret = -1;
 }
 
+/* "METHOD target", cut to its buffer: the watchdog's word for the request. */
+static void http_context_set(struct moss__http_conn *hc)
+{
+    struct moss__text t;
+
+    moss__text_init(&t, hc->context, sizeof(hc->context));
+    moss__text_put(&t, hc->req.method);
+    moss__text_put(&t, " ");
+    moss__text_put(&t, hc->req.path);
+    if (hc->req.query[0] != '\0') {
+        moss__text_put(&t, "?");
+        moss__text_put(&t, hc->req.query);
+    }
+}
+
 /* Runs the handler in its own greenlet and joins it within
  * request_timeout. */
 static void http_run_handler(struct moss__http_conn *hc)
 {
     int64_t deadline = moss__http_deadline(hc->config->request_timeout_ms);
+    moss_greenlet_opts_t opts = {.name = "http request"};
     moss_greenlet_t *g;
 
     hc->handler_ret = 0;
     hc->in_handler = 1;
-    snprintf(hc->context, sizeof(hc->context), "%s %s%s%s", hc->req.method, hc->req.path,
-             hc->req.query[0] != '\0' ? "?" : "", hc->req.query);
-    g = moss_spawn(http_request_run, hc);
+    http_context_set(hc);
+    g = moss_spawn_opts(http_request_run, hc, &opts);
     if (g == NULL) {
         moss__worker_log(hc->w, "http: spawn for %s %s from %s: %s", hc->req.method,
                          hc->req.path, hc->client, strerror(errno));
         hc->handler_ret = -1;
-    } else {
-        moss_greenlet_set_name(g, "http request");
-        if (moss_join(g, deadline, NULL) == -1)
-            http_handler_overrun(hc, g, errno);
+    } else if (moss_join(g, deadline, NULL) == -1) {
+        http_handler_overrun(hc, g, errno);
     }
     hc->in_handler = 0;
 }

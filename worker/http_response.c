@@ -8,6 +8,7 @@
  * connection stays open is decided when the head is built, so the head can
  * say "Connection: close". */
 #include "http.h"
+#include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -102,31 +103,41 @@ static void response_plan(struct moss__http_conn *hc, int status, int64_t conten
     res->close = response_is_last(hc) || res->close_delimited;
 }
 
-/* The framing and Connection headers and the blank line, into out. */
-static int response_suffix(const struct moss__http_conn *hc, const char *content_type,
-                           char *out, size_t cap)
+/* The framing and Connection headers and the blank line. */
+static void response_suffix(const struct moss__http_conn *hc, const char *content_type,
+                            struct moss__text *t)
 {
     const struct moss_response *res = &hc->res;
-    int n = 0;
 
-    if (content_type != NULL)
-        n += snprintf(out + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
-    if ((size_t)n < cap && res->content_length >= 0)
-        n += snprintf(out + n, cap - (size_t)n, "Content-Length: %" PRId64 "\r\n",
-                      res->content_length);
-    else if ((size_t)n < cap && res->chunked)
-        n += snprintf(out + n, cap - (size_t)n, "Transfer-Encoding: chunked\r\n");
-    if ((size_t)n < cap && res->close)
-        n += snprintf(out + n, cap - (size_t)n, "Connection: close\r\n");
-    else if ((size_t)n < cap && hc->req.http_minor == 0)
-        n += snprintf(out + n, cap - (size_t)n, "Connection: keep-alive\r\n");
-    if ((size_t)n < cap)
-        n += snprintf(out + n, cap - (size_t)n, "\r\n");
-    if (n < 0 || (size_t)n >= cap) {
-        errno = ENOBUFS;
-        return -1;
+    if (content_type != NULL) {
+        moss__text_put(t, "Content-Type: ");
+        moss__text_put(t, content_type);
+        moss__text_put(t, "\r\n");
     }
-    return n;
+    if (res->content_length >= 0) {
+        moss__text_put(t, "Content-Length: ");
+        moss__text_put_u64(t, (uint64_t)res->content_length);
+        moss__text_put(t, "\r\n");
+    } else if (res->chunked) {
+        moss__text_put(t, "Transfer-Encoding: chunked\r\n");
+    }
+    if (res->close)
+        moss__text_put(t, "Connection: close\r\n");
+    else if (hc->req.http_minor == 0)
+        moss__text_put(t, "Connection: keep-alive\r\n");
+    moss__text_put(t, "\r\n");
+}
+
+/* The status line, Server and Date. */
+static void response_prefix(const struct moss_response *res, struct moss__text *t)
+{
+    moss__text_put(t, "HTTP/1.1 ");
+    moss__text_put_u64(t, (uint64_t)res->status);
+    moss__text_put(t, " ");
+    moss__text_put(t, status_reason(res->status));
+    moss__text_put(t, res->server_set ? "\r\nDate: " : "\r\nServer: moss\r\nDate: ");
+    moss__text_put(t, moss__http_date());
+    moss__text_put(t, "\r\n");
 }
 
 /* Builds the head in res->head: status line, Server and Date before the
@@ -134,22 +145,22 @@ static int response_suffix(const struct moss__http_conn *hc, const char *content
 static int response_assemble(struct moss__http_conn *hc, const char *content_type)
 {
     struct moss_response *res = &hc->res;
-    char pre[MOSS__HTTP_HEAD_RESERVE], post[2048];
-    int pre_len, post_len;
+    char pre_buf[MOSS__HTTP_HEAD_RESERVE], post_buf[2048];
+    struct moss__text pre, post;
 
-    pre_len = snprintf(pre, sizeof(pre), "HTTP/1.1 %d %s\r\n%sDate: %s\r\n", res->status,
-                       status_reason(res->status), res->server_set ? "" : "Server: moss\r\n",
-                       moss__http_date());
-    post_len = response_suffix(hc, content_type, post, sizeof(post));
-    if (pre_len < 0 || (size_t)pre_len >= sizeof(pre) || post_len == -1 ||
-        (size_t)pre_len + res->head_len + (size_t)post_len > sizeof(res->head)) {
+    moss__text_init(&pre, pre_buf, sizeof(pre_buf));
+    moss__text_init(&post, post_buf, sizeof(post_buf));
+    response_prefix(res, &pre);
+    response_suffix(hc, content_type, &post);
+    if (pre.truncated || post.truncated ||
+        pre.len + res->head_len + post.len > sizeof(res->head)) {
         errno = ENOBUFS;
         return -1;
     }
-    memmove(res->head + pre_len, res->head, res->head_len);
-    memcpy(res->head, pre, (size_t)pre_len);
-    memcpy(res->head + pre_len + res->head_len, post, (size_t)post_len);
-    res->head_len += (size_t)pre_len + (size_t)post_len;
+    memmove(res->head + pre.len, res->head, res->head_len);
+    memcpy(res->head, pre.buf, pre.len);
+    memcpy(res->head + pre.len + res->head_len, post.buf, post.len);
+    res->head_len += pre.len + post.len;
     return 0;
 }
 
@@ -230,7 +241,11 @@ int moss_response_header(moss_response_t *res, const char *name, const char *val
         errno = ENOBUFS;
         return -1;
     }
-    res->head_len += (size_t)sprintf(res->head + res->head_len, "%s: %s\r\n", name, value);
+    memcpy(res->head + res->head_len, name, name_len);
+    memcpy(res->head + res->head_len + name_len, ": ", 2);
+    memcpy(res->head + res->head_len + name_len + 2, value, value_len);
+    memcpy(res->head + res->head_len + name_len + 2 + value_len, "\r\n", 2);
+    res->head_len += name_len + value_len + 4;
     res->header_count++;
     res->server_set |= strcasecmp(name, "Server") == 0;
     return 0;

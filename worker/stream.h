@@ -26,8 +26,13 @@ struct moss__stream_server {
     struct moss__worker *w;
     moss_semaphore_t *slots;       /* max_connections units */
     moss_event_t *empty;           /* set when the last connection ends */
-    struct moss__free_list buffers; /* of stream_buffer_capacity bytes */
+    struct moss__free_list buffers; /* of buffer_capacity bytes */
     size_t buffer_capacity;
+    /* parked connections with a deadline, soonest first (keepalive_timeout
+     * is one figure per worker, so a park appends), and one timer for the
+     * soonest: libev's "be smart about timeouts" */
+    struct moss__stream_conn *parked_head, *parked_tail;
+    ev_timer park_timer;
     struct moss__stream_accepter accepters[MOSS__BIND_MAX];
     size_t accepter_count;
 };
@@ -39,8 +44,12 @@ struct moss__stream_conn {
     struct moss__stream_server *server;
     int parked;
     ev_io park_io;                 /* readable: serve again */
-    ev_timer park_timer;           /* entry.park_deadline: close */
+    struct moss__stream_conn *parked_prev, *parked_next; /* on the deadline list */
 };
+
+/* The server's part of parking: its timer, set up and torn down with it. */
+void moss__stream_park_init(struct moss__stream_server *s);
+void moss__stream_park_fini(struct moss__stream_server *s);
 
 /* Sets up an accepted fd's entry and spawns its greenlet; the caller's unit
  * of the semaphore passes to it. 0, or -1 with errno (ENOMEM), fd untouched. */

@@ -6,8 +6,9 @@
  * only its entry and two watchers, so an idle connection costs a few
  * hundred bytes instead of a stack and a buffer. Readable again, it gets a
  * buffer and a new greenlet, which runs serve with entry.resumed set; at
- * entry.park_deadline it is closed. The watchers live in the connection's
- * own heap block, and are stopped before it is freed or its fd closed.
+ * entry.park_deadline it is closed. Its watcher lives in the connection's
+ * own heap block, and is stopped before it is freed or its fd closed; the
+ * deadlines share one timer of the server's.
  *
  * Ownership. The entry is allocated and linked at accept. It is unlinked
  * and freed by its greenlet when serve says close, or by the hub (a
@@ -40,14 +41,67 @@ static void stream_conn_unlink(struct moss__worker *w, struct moss__conn_entry *
         entry->next->prev = entry->prev;
 }
 
-static void stream_park_stop(struct moss__stream_conn *sc)
+/* ---- the deadline list ---------------------------------------------------------- */
+
+static int stream_deadline_listed(const struct moss__stream_conn *sc)
+{
+    return sc->parked_prev != NULL || sc->server->parked_head == sc;
+}
+
+/* Inserts sc by its deadline: from the tail, where a park with the worker's
+ * one keepalive_timeout always lands. */
+static void stream_deadline_insert(struct moss__stream_server *s, struct moss__stream_conn *sc)
+{
+    struct moss__stream_conn *after = s->parked_tail;
+
+    while (after != NULL && after->entry.park_deadline > sc->entry.park_deadline)
+        after = after->parked_prev;
+    sc->parked_prev = after;
+    sc->parked_next = after != NULL ? after->parked_next : s->parked_head;
+    if (sc->parked_next != NULL)
+        sc->parked_next->parked_prev = sc;
+    else
+        s->parked_tail = sc;
+    if (after != NULL)
+        after->parked_next = sc;
+    else
+        s->parked_head = sc;
+}
+
+static void stream_deadline_remove(struct moss__stream_server *s, struct moss__stream_conn *sc)
+{
+    if (sc->parked_prev != NULL)
+        sc->parked_prev->parked_next = sc->parked_next;
+    else
+        s->parked_head = sc->parked_next;
+    if (sc->parked_next != NULL)
+        sc->parked_next->parked_prev = sc->parked_prev;
+    else
+        s->parked_tail = sc->parked_prev;
+    sc->parked_prev = sc->parked_next = NULL;
+}
+
+/* Sets the timer for the soonest deadline, if it is not set already: a
+ * timer that fires early (its connection woke) only re-arms. */
+static void stream_deadline_arm(struct moss__stream_server *s)
 {
     struct ev_loop *loop = moss__hub_get()->loop;
+    int64_t left;
 
+    if (s->parked_head == NULL || ev_is_active(&s->park_timer))
+        return;
+    left = s->parked_head->entry.park_deadline - moss_now();
+    ev_timer_set(&s->park_timer, left > 0 ? (double)left / 1000.0 : 0.0, 0.0);
+    ev_timer_start(loop, &s->park_timer);
+}
+
+static void stream_park_stop(struct moss__stream_conn *sc)
+{
     if (!sc->parked)
         return;
-    ev_io_stop(loop, &sc->park_io);
-    ev_timer_stop(loop, &sc->park_timer);
+    ev_io_stop(moss__hub_get()->loop, &sc->park_io);
+    if (stream_deadline_listed(sc))
+        stream_deadline_remove(sc->server, sc);
     sc->parked = 0;
 }
 
@@ -107,10 +161,28 @@ fail:
     moss__stream_conn_close(sc);
 }
 
+/* Closes the parked connections whose deadline passed, then waits for the
+ * next one's. */
 static void stream_park_expired(struct ev_loop *loop, ev_timer *timer, int revents)
 {
+    struct moss__stream_server *s = timer->data;
+    int64_t now = moss_now();
+
     (void)loop, (void)revents;
-    moss__stream_conn_close(timer->data);
+    while (s->parked_head != NULL && s->parked_head->entry.park_deadline <= now)
+        moss__stream_conn_close(s->parked_head);
+    stream_deadline_arm(s);
+}
+
+void moss__stream_park_init(struct moss__stream_server *s)
+{
+    ev_init(&s->park_timer, stream_park_expired);
+    s->park_timer.data = s;
+}
+
+void moss__stream_park_fini(struct moss__stream_server *s)
+{
+    ev_timer_stop(moss__hub_get()->loop, &s->park_timer);
 }
 
 /* From the connection's greenlet, which ends right after: 0, or -1 with
@@ -119,7 +191,6 @@ static int stream_park(struct moss__stream_conn *sc)
 {
     struct moss__conn_entry *entry = &sc->entry;
     struct ev_loop *loop = moss__hub_get()->loop;
-    int64_t left = entry->park_deadline - moss_now();
 
     if (entry->conn.start != entry->conn.end) {
         errno = EPROTO;
@@ -134,11 +205,12 @@ static int stream_park(struct moss__stream_conn *sc)
     ev_io_init(&sc->park_io, stream_park_readable, entry->conn.fd, EV_READ);
     sc->park_io.data = sc;
     ev_io_start(loop, &sc->park_io);
-    ev_timer_init(&sc->park_timer, stream_park_expired, left > 0 ? (double)left / 1000.0 : 0.0,
-                  0.0);
-    sc->park_timer.data = sc;
-    if (entry->park_deadline != MOSS_FOREVER)
-        ev_timer_start(loop, &sc->park_timer);
+    if (entry->park_deadline != MOSS_FOREVER) {
+        stream_deadline_insert(sc->server, sc);
+        if (sc->server->parked_head == sc) /* sooner than what the timer waits for */
+            ev_timer_stop(loop, &sc->server->park_timer);
+        stream_deadline_arm(sc->server);
+    }
     sc->parked = 1;
     return 0;
 }

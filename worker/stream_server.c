@@ -162,6 +162,7 @@ static struct moss__stream_server *stream_server_new(struct moss__worker *w)
     s->buffer_capacity = w->config->max_header_size > 0 ? (size_t)w->config->max_header_size
                                                         : BUFFER_DEFAULT;
     s->buffers = (struct moss__free_list){.max = MOSS__STREAM_BUFFERS_KEPT, .destroy = free};
+    moss__stream_park_init(s);
     s->slots = moss_semaphore_new(stream_limit(w));
     if (s->slots == NULL)
         goto free_server;
@@ -180,6 +181,7 @@ free_server:
 static void stream_server_delete(struct moss__stream_server *s)
 {
     s->w->stream = NULL;
+    moss__stream_park_fini(s);
     moss__free_list_clear(&s->buffers);
     moss_event_free(s->empty);
     moss_semaphore_free(s->slots);
