@@ -226,7 +226,8 @@ throughput_report() { # CONNS
 throughput() {
     echo "== 1. hello-world throughput: GET / keep-alive; $workers worker(s) each, wrk -t$wrk_threads," \
         "$seconds s runs, best of $rounds, alternating"
-    start_moss off -w "$workers"
+    # the same limits as the nginx config: keep-alive requests per connection
+    start_moss off -w "$workers" --max_requests_per_connection 1000000
     url_moss=http://127.0.0.1:$port/
     servers=moss
     if have_nginx; then
