@@ -404,8 +404,7 @@ void moss__admin_forget(struct moss__master *m)
     if (a == NULL)
         return;
     m->admin = NULL;
-    for (const struct moss__conn_entry *e = a->w.conns; e != NULL; e = e->next)
-        close(e->conn.fd);
+    moss__stream_server_forget(&a->w);
     for (size_t i = 0; i < a->w.listener_count; i++)
         close(a->w.listeners[i].fd);
 }

@@ -38,6 +38,7 @@ struct moss__admin {
 struct moss__stats_counters {
     uint64_t requests, connections_active, greenlets, switches, loop_iterations;
     uint64_t bytes_in, bytes_out;
+    uint64_t connections_total, request_timeouts, accept_backoffs;
     uint64_t status[MOSS__STATUS_CLASSES];
     uint64_t blocked_count, blocked_max_ms, blocked_sum_ms;
     uint64_t blocked_buckets[MOSS__BLOCK_BUCKETS]; /* per bucket, not cumulative */

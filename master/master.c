@@ -28,17 +28,11 @@ static const char *const master_state_names[MOSS__WORKER_STATES] = {
 
 void moss__master_log(struct moss__master *m, const char *fmt, ...)
 {
-    FILE *out = m != NULL && m->error_log != NULL ? m->error_log : stderr;
-    char line[1024];
     va_list ap;
-    int len;
 
-    len = snprintf(line, sizeof(line), "moss[%ld]: master: ", (long)getpid());
     va_start(ap, fmt);
-    vsnprintf(line + len, sizeof(line) - (size_t)len, fmt, ap);
+    moss__log_line(m != NULL ? m->error_log : NULL, "master: ", fmt, ap);
     va_end(ap);
-    fprintf(out, "%s\n", line);
-    fflush(out);
 }
 
 enum moss__worker_state moss__master_proc_state(const struct moss__master_proc *proc)

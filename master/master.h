@@ -165,8 +165,9 @@ void moss__admin_stop(struct moss__master *m);
  * instead of binding (and owns it from then on). */
 int moss__admin_fd(const struct moss__master *m);
 
-/* In a forked worker: closes the admin listener's and connections' fds
- * without touching the hub (the fork left the admin greenlets behind). */
+/* In a forked worker: closes the admin listener's and connections' fds and
+ * stops the watchers of its parked connections (the fork left the admin
+ * greenlets behind, but not those watchers: they live in the loop). */
 void moss__admin_forget(struct moss__master *m);
 
 #endif

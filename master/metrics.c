@@ -62,6 +62,13 @@ static const struct metrics_field metrics_total_fields[] = {
      FIELD(bytes_out)},
     {"moss_blocked_total", "counter", "Episodes of a worker's hub blocked, all workers.",
      FIELD(blocked_count)},
+    {"moss_connections_total", "counter", "Connections accepted by all workers.",
+     FIELD(connections_total)},
+    {"moss_request_timeouts_total", "counter",
+     "Requests cancelled by request_timeout, all workers.", FIELD(request_timeouts)},
+    {"moss_accept_backoffs_total", "counter",
+     "Episodes of accept backing off (out of fds or memory), all workers.",
+     FIELD(accept_backoffs)},
 };
 
 static const struct metrics_field metrics_worker_fields[] = {
@@ -80,6 +87,13 @@ static const struct metrics_field metrics_worker_fields[] = {
      FIELD(bytes_out)},
     {"moss_worker_blocked_total", "counter", "Episodes of the worker's hub blocked.",
      FIELD(blocked_count)},
+    {"moss_worker_connections_total", "counter", "Connections the worker accepted.",
+     FIELD(connections_total)},
+    {"moss_worker_request_timeouts_total", "counter",
+     "Requests of the worker cancelled by request_timeout.", FIELD(request_timeouts)},
+    {"moss_worker_accept_backoffs_total", "counter",
+     "Episodes of the worker's accept backing off (out of fds or memory).",
+     FIELD(accept_backoffs)},
 };
 
 static const char *const metrics_classes[MOSS__STATUS_CLASSES] = {

@@ -39,6 +39,9 @@ static void stats_counters_load(const struct moss__worker_counters *src,
     dst->loop_iterations = stats_load(&src->loop_iterations);
     dst->bytes_in = stats_load(&src->bytes_in);
     dst->bytes_out = stats_load(&src->bytes_out);
+    dst->connections_total = stats_load(&src->connections_total);
+    dst->request_timeouts = stats_load(&src->request_timeouts);
+    dst->accept_backoffs = stats_load(&src->accept_backoffs);
     for (int i = 0; i < MOSS__STATUS_CLASSES; i++)
         dst->status[i] = stats_load(&src->status[i]);
 }
@@ -203,6 +206,9 @@ static void stats_totals(const struct moss__master *m, struct moss__stats *out)
         t->loop_iterations += c->loop_iterations;
         t->bytes_in += c->bytes_in;
         t->bytes_out += c->bytes_out;
+        t->connections_total += c->connections_total;
+        t->request_timeouts += c->request_timeouts;
+        t->accept_backoffs += c->accept_backoffs;
         for (int k = 0; k < MOSS__STATUS_CLASSES; k++)
             t->status[k] += c->status[k];
         t->blocked_count += c->blocked_count;
@@ -264,8 +270,10 @@ static json_t *stats_block_json(const struct moss__block_report *r)
 static int stats_counters_into(json_t *o, const struct moss__stats_counters *c)
 {
     json_t *more = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:o}}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:o}}",
         "requests", J(c->requests), "connections_active", J(c->connections_active),
+        "connections_total", J(c->connections_total), "request_timeouts",
+        J(c->request_timeouts), "accept_backoffs", J(c->accept_backoffs),
         "greenlets", J(c->greenlets), "switches", J(c->switches),
         "loop_iterations", J(c->loop_iterations), "bytes_in", J(c->bytes_in),
         "bytes_out", J(c->bytes_out), "status", stats_status_json(c->status),
@@ -338,10 +346,12 @@ static json_t *stats_reloads_json(const struct moss__master *m)
 
 static json_t *stats_totals_json(const struct moss__stats_counters *t)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
                      "requests", J(t->requests), "connections_active", J(t->connections_active),
                      "greenlets", J(t->greenlets), "blocked", J(t->blocked_count),
                      "bytes_in", J(t->bytes_in), "bytes_out", J(t->bytes_out),
+                     "connections_total", J(t->connections_total), "request_timeouts",
+                     J(t->request_timeouts), "accept_backoffs", J(t->accept_backoffs),
                      "status", stats_status_json(t->status));
 }
 

@@ -46,6 +46,8 @@ static void supervise_keep_counters(struct moss__master *m, const struct moss__s
     moss__counter_add(&e->switches, atomic_load_explicit(&c->switches, memory_order_relaxed));
     moss__counter_add(&e->request_timeouts,
                       atomic_load_explicit(&c->request_timeouts, memory_order_relaxed));
+    moss__counter_add(&e->accept_backoffs,
+                      atomic_load_explicit(&c->accept_backoffs, memory_order_relaxed));
     for (int i = 0; i < MOSS__STATUS_CLASSES; i++)
         moss__counter_add(&e->status[i],
                           atomic_load_explicit(&c->status[i], memory_order_relaxed));

@@ -8,20 +8,26 @@
 #include <string.h>
 #include <unistd.h>
 
-void moss__worker_log(struct moss__worker *w, const char *fmt, ...)
+void moss__log_line(FILE *out, const char *who, const char *fmt, va_list ap)
 {
-    FILE *out = w != NULL && w->error_log != NULL ? w->error_log : stderr;
     char line[1024];
-    va_list ap;
-    int len;
+    int len = snprintf(line, sizeof(line), "moss[%ld]: %s", (long)getpid(), who);
 
-    len = snprintf(line, sizeof(line), "moss[%ld]: ", (long)getpid());
-    va_start(ap, fmt);
     vsnprintf(line + len, sizeof(line) - (size_t)len, fmt, ap);
-    va_end(ap);
+    if (out == NULL)
+        out = stderr;
     /* one fputs of a whole line: lines from one process never interleave */
     fprintf(out, "%s\n", line);
     fflush(out);
+}
+
+void moss__worker_log(struct moss__worker *w, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    moss__log_line(w != NULL ? w->error_log : NULL, "", fmt, ap);
+    va_end(ap);
 }
 
 int moss__worker_fail(struct moss__worker *w, const char *fmt, ...)

@@ -21,6 +21,8 @@
 #include "listener.h"
 #include "stream.h"
 
+#include "../runtime/hub.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -279,6 +281,22 @@ void moss__stream_server_kill(struct moss__worker *w, int idle_only)
             continue;
         }
         moss_kill(entry->greenlet);
+    }
+}
+
+void moss__stream_server_forget(struct moss__worker *w)
+{
+    struct moss__stream_server *s = w->stream;
+
+    if (s == NULL)
+        return;
+    moss__stream_park_fini(s);
+    for (struct moss__conn_entry *e = w->conns; e != NULL; e = e->next) {
+        struct moss__stream_conn *sc = (struct moss__stream_conn *)e;
+
+        if (sc->parked)
+            ev_io_stop(moss__hub_get()->loop, &sc->park_io);
+        close(e->conn.fd);
     }
 }
 

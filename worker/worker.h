@@ -15,6 +15,7 @@
 #include "moss.h"
 #include "score.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 struct moss__listener {
@@ -83,6 +84,12 @@ enum moss__serve_result moss__http_serve(struct moss__worker *w,
 int moss__proxy_protocol_read(struct moss__worker *w, struct moss__conn *conn,
                               int64_t deadline);
 
+/* Writes one line to out (stderr if NULL): "moss[pid]: " + who (may be "")
+ * + the formatted message, cut at 1 KiB, in one write so that lines from
+ * one process never interleave. */
+void moss__log_line(FILE *out, const char *who, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 /* Logs one line to the error log: "moss[pid]: " + the formatted message. */
 void moss__worker_log(struct moss__worker *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -139,6 +146,12 @@ void moss__stream_server_stop(struct moss__worker *w);
  * Their blocking calls fail with ECANCELED, so they unwind and close. Does
  * not wait: moss__stream_server_join for that. */
 void moss__stream_server_kill(struct moss__worker *w, int idle_only);
+
+/* In a forked child that will not serve w (the master's admin server in a
+ * new worker): stops the watchers of its parked connections and its timer,
+ * closes its connections' fds, and frees nothing (the parent's memory, as
+ * the hub's fork handler leaves it). The listeners are the caller's. */
+void moss__stream_server_forget(struct moss__worker *w);
 
 /* Waits until w has no connection left: 0, or -1 with errno (ETIMEDOUT,
  * ECANCELED; EINVAL if the server was never started). */

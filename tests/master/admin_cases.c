@@ -99,7 +99,8 @@ static void fx_plant(const struct planted *p, pid_t pid, int64_t now)
         .counters = {.requests = p->requests, .connections_active = p->conns,
                      .greenlets = p->greenlets, .switches = p->requests * 10,
                      .loop_iterations = p->requests * 5, .bytes_in = p->requests * 100,
-                     .bytes_out = p->requests * 200,
+                     .bytes_out = p->requests * 200, .connections_total = p->requests / 5,
+                     .request_timeouts = p->s5xx, .accept_backoffs = p->s4xx / 4,
                      .status = {[MOSS__STATUS_2XX] = p->s2xx, [MOSS__STATUS_4XX] = p->s4xx,
                                 [MOSS__STATUS_5XX] = p->s5xx}},
         .blocked = {.count = p->blocked, .max_ms = p->blocked * 60}};
@@ -175,6 +176,7 @@ static void fx_master(const char *admin, const char *token)
                                                 .last_at = 1700000100, .last_error = "boom"};
     fx->exited = (struct moss__worker_counters){
         .requests = 1000, .bytes_in = 50000, .connections_active = 99, /* a gauge: not summed */
+        .connections_total = 300, .request_timeouts = 7, .accept_backoffs = 3,
         .status = {[MOSS__STATUS_2XX] = 900, [MOSS__STATUS_4XX] = 60, [MOSS__STATUS_5XX] = 40}};
     fx->exited_blocked = 4;
     fx_listeners();
@@ -362,12 +364,14 @@ static json_t *fx_stats(void)
 static json_t *want_worker(const struct planted *p, size_t i)
 {
     return json_pack(
-        "{s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:{s:I, s:i, s:I, s:I}, s:{s:I, s:I, s:o}}",
+        "{s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:I, s:I, s:{s:I, s:i, s:I, s:I}, s:{s:I, s:I, s:o}}",
         "slot", J(p->slot), "pid", J(fx_pid(i)), "generation", J(p->generation),
         "state", fx_states[i], "cpu", p->cpu < 0 ? json_null() : json_integer(p->cpu),
         "started_at", J(1700000000 + p->index), "respawns", J(p->slot == 0), "backoff_ms", 0,
         "requests", J(p->requests), "connections_active", J(p->conns),
+        "connections_total", J(p->requests / 5), "request_timeouts", J(p->s5xx),
+        "accept_backoffs", J(p->s4xx / 4),
         "greenlets", J(p->greenlets), "switches", J(p->requests * 10),
         "loop_iterations", J(p->requests * 5), "bytes_in", J(p->requests * 100),
         "bytes_out", J(p->requests * 200), "status", "2xx", J(p->s2xx), "3xx", 0,
@@ -383,10 +387,11 @@ static json_t *want_workers(void)
         TEST_ASSERT(json_array_append_new(a, want_worker(&fx_procs[fx_order[k]],
                                                          fx_order[k])) == 0);
     TEST_ASSERT(json_array_append_new(a, json_pack(
-        "{s:i, s:n, s:i, s:s, s:n, s:n, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i,"
-        " s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:n}}",
+        "{s:i, s:n, s:i, s:s, s:n, s:n, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i,"
+        " s:i, s:i, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:n}}",
         "slot", 2, "pid", "generation", 2, "state", "backoff", "cpu", "started_at",
         "respawns", 3, "backoff_ms", 4000, "requests", 0, "connections_active", 0,
+        "connections_total", 0, "request_timeouts", 0, "accept_backoffs", 0,
         "greenlets", 0, "switches", 0, "loop_iterations", 0, "bytes_in", 0, "bytes_out", 0,
         "status", "2xx", 0, "3xx", 0, "4xx", 0, "5xx", 0, "blocked", "count", 0, "max_ms", 0,
         "last")) == 0);
@@ -435,7 +440,7 @@ static void case_stats_document(void)
     check_equal(doc, json_pack(
         "{s:s, s:I, s:i, s:i, s:b, s:{s:i, s:i, s:{s:i, s:b, s:s}},"
         " s:[{s:s, s:i, s:i}, {s:s, s:i, s:i}, {s:s, s:i, s:n}], s:o,"
-        " s:{s:i, s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i, s:i}}}",
+        " s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i, s:i}}}",
         "version", moss_version(), "pid", J(getpid()), "generation", 2, "workers_wanted", 3,
         "stopping", 0, "reloads", "ok", 2, "failed", 1, "last", "at", 1700000100, "ok", 0,
         "error", "boom", "listeners", "address", fx->listeners[0].address, "backlog", 16,
@@ -443,6 +448,8 @@ static void case_stats_document(void)
         "address", fx->listeners[2].address, "backlog", 8, "queued", "workers", want_workers(),
         "totals", "requests", 1000 + 175, "connections_active", 4, "greenlets", 10,
         "blocked", 4 + 3, "bytes_in", 50000 + 17500, "bytes_out", 35000,
+        "connections_total", 300 + 20 + 10 + 5, "request_timeouts", 7 + 2,
+        "accept_backoffs", 3 + 2 + 1,
         "status", "2xx", 900 + 160, "3xx", 0, "4xx", 60 + 13, "5xx", 40 + 2));
     json_decref(doc);
     moss__admin_stop(fx);
@@ -496,6 +503,8 @@ static void case_metrics_text(void)
     static const char *const expected[] = {
         "# TYPE moss_requests_total counter\nmoss_requests_total 1175\n",
         "\nmoss_blocked_total 7\n", "\nmoss_generation 2\n", "\nmoss_workers_wanted 3\n",
+        "\nmoss_connections_total 335\n", "\nmoss_accept_backoffs_total 6\n",
+        "\nmoss_request_timeouts_total 9\n",
         "\nmoss_reloads_total{result=\"ok\"} 2\nmoss_reloads_total{result=\"failed\"} 1\n",
         "\nmoss_responses_total{class=\"4xx\"} 73\n", "\nmoss_connections_active 4\n",
         "\nmoss_worker_state{slot=\"2\",pid=\"\",generation=\"2\",state=\"backoff\"} 1\n",

@@ -523,7 +523,7 @@ static void case_kill9_master(void)
  * max_connections far above it. EMFILE_CONNS connections are opened: the
  * worker accepts until accept fails with EMFILE, the rest wait in the
  * listener's queue (FIFO: the first ones connected are the ones accepted).
- * /stats has no accept_backoffs figure: the log's lines say it. */
+ * /stats counts the backoff episodes (accept_backoffs), one a log line. */
 #define EMFILE_LIMIT (RUNNING_ON_VALGRIND ? 128 : 64)
 #define EMFILE_CONNS (EMFILE_LIMIT + 40)
 #define EMFILE_FREED 10
@@ -598,6 +598,9 @@ static void case_emfile(void)
     stats = fc_stats(&m); /* the same worker throughout: no crash, no respawn */
     TEST_ASSERT(entry_by_pid(stats, worker[0]) != NULL);
     TEST_ASSERT(entry_int(entry_by_pid(stats, worker[0]), "respawns") == 0);
+    TEST_ASSERT(entry_int(entry_by_pid(stats, worker[0]), "accept_backoffs") >= 1);
+    TEST_ASSERT(entry_int(entry_by_pid(stats, worker[0]), "accept_backoffs") ==
+                (json_int_t)fc_count_in(master_log(&m), "; backing off"));
     json_decref(stats);
     TEST_ASSERT(master_stop(&m, SIGTERM, FC_WAIT_MS) == 0);
     TEST_ASSERT(m.leftovers == 0);

@@ -15,18 +15,18 @@
 #define WAIT_MS (10000 * MASTER_SLOW)
 #define CONNS 200
 
-static const char request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-
-/* One keep-alive GET / on fd, its response read whole (Content-Length):
- * the status, or -1. */
-static int keepalive_get(int fd)
+/* One keep-alive GET of path on fd, its response read whole
+ * (Content-Length): the status, or -1. */
+static int keepalive_get_path(int fd, const char *path)
 {
-    char raw[4096], *end, *cl;
+    static char raw[1 << 16];
+    char request[256], *end, *cl;
     size_t got = 0;
     long length = -1;
-    int status;
+    int status, len = snprintf(request, sizeof(request),
+                               "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
 
-    if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(request) - 1)
+    if (send(fd, request, (size_t)len, MSG_NOSIGNAL) != len)
         return -1;
     for (int i = 0; i < 64 && got < sizeof(raw) - 1; i++) {
         ssize_t n = recv(fd, raw + got, sizeof(raw) - 1 - got, 0);
@@ -44,6 +44,11 @@ static int keepalive_get(int fd)
             return sscanf(raw, "HTTP/1.1 %d", &status) == 1 ? status : -1;
     }
     return -1;
+}
+
+static int keepalive_get(int fd)
+{
+    return keepalive_get_path(fd, "/");
 }
 
 /* Whether the server closed fd (end of file, no reset) within the socket's
@@ -130,7 +135,34 @@ static void case_drain_closes_parked(void)
     TEST_ASSERT(master_stop(&m, SIGTERM, WAIT_MS) == 0);
 }
 
+/* The master's admin server parks its idle connections too; a reload
+ * forks workers while one is parked. The new workers must let go of it
+ * (its watcher and its fd: a watcher left on a closed fd aborts libev in
+ * the child), and the master goes on serving it. */
+static void case_admin_parked_across_fork(void)
+{
+    static const char *const args[] = {"-w", "2", NULL};
+    int fd;
+    struct master m;
+
+    master_start(&m, args);
+    TEST_ASSERT((fd = master_connect(m.admin_port)) != -1);
+    TEST_ASSERT(keepalive_get_path(fd, "/stats") == 200);
+    for (int i = 0; i < 3; i++) {
+        TEST_ASSERT(kill(m.pid, SIGHUP) == 0);
+        TEST_ASSERT(master_log_wait(&m, i == 0 ? "generation 2 ready" : i == 1
+                                    ? "generation 3 ready" : "generation 4 ready",
+                                    WAIT_MS) == 0);
+    }
+    TEST_ASSERT(keepalive_get_path(fd, "/health") == 200);
+    close(fd);
+    TEST_ASSERT(strstr(master_log(&m), "Aborted") == NULL);
+    TEST_ASSERT(strstr(master_log(&m), "libev") == NULL);
+    TEST_ASSERT(master_stop(&m, SIGTERM, WAIT_MS) == 0);
+}
+
 const struct moss_test_case moss_test_park_cases[] = {
+    {"admin_parked_across_fork", case_admin_parked_across_fork},
     {"idle_connections_parked", case_idle_connections_parked},
     {"drain_closes_parked", case_drain_closes_parked},
     {NULL, NULL},
