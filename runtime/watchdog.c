@@ -129,6 +129,22 @@ static int watch_may_report(struct moss__watchdog *wd, int64_t now)
     return 1;
 }
 
+/* Hands an episode's first report over, within the rate limit: a report let
+ * through carries the count of those that were not. */
+static void watch_report_first(struct moss__watchdog *wd, struct moss__block_report *r,
+                               int64_t now)
+{
+    struct watch_episode *ep = &wd->episode;
+
+    r->rate_limited = !watch_may_report(wd, now);
+    if (!r->rate_limited) {
+        r->suppressed = ep->suppressed;
+        ep->suppressed = 0;
+    }
+    if (wd->opts.on_report != NULL)
+        wd->opts.on_report(r, wd->opts.arg);
+}
+
 static void watch_episode_start(struct moss__watchdog *wd, int64_t last, int64_t now)
 {
     struct watch_episode *ep = &wd->episode;
@@ -143,13 +159,7 @@ static void watch_episode_start(struct moss__watchdog *wd, int64_t last, int64_t
         moss__block_capture_symbolize(&wd->capture, r);
     r->ms = watch_clock_ms() - last;
     r->ongoing = 1;
-    r->rate_limited = !watch_may_report(wd, now);
-    if (!r->rate_limited) {
-        r->suppressed = ep->suppressed;
-        ep->suppressed = 0;
-    }
-    if (wd->opts.on_report != NULL)
-        wd->opts.on_report(r, wd->opts.arg);
+    watch_report_first(wd, r, now);
 }
 
 /* The hub switched again: the final duration, from the hook when it
@@ -183,13 +193,7 @@ static void watch_episode_missed(struct moss__watchdog *wd, int64_t now)
     r->ms = atomic_load_explicit(&wd->pub.gap_ms, memory_order_relaxed);
     r->at = (int64_t)time(NULL) - (now - from) / 1000;
     r->late = 1;
-    r->rate_limited = !watch_may_report(wd, now);
-    if (!r->rate_limited) {
-        r->suppressed = ep->suppressed;
-        ep->suppressed = 0;
-    }
-    if (wd->opts.on_report != NULL)
-        wd->opts.on_report(r, wd->opts.arg);
+    watch_report_first(wd, r, now);
 }
 
 static void watch_look(struct moss__watchdog *wd)
