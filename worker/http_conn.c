@@ -122,25 +122,27 @@ static enum http_head_result http_next_request_ready(struct moss__http_conn *hc)
     return HEAD_CLOSE;
 }
 
-/* Waits for a request's first byte (unless one is buffered), marked idle
- * so that a drain can close the connection. The first request waits until
- * hc->first_deadline (header_timeout from the connection's start: 408 when
- * it passes); a later one is parked (http_next_request_ready), or waits
- * keepalive_timeout, then closes silently. */
+/* Waits for a request's first byte (unless one is buffered): parked (see
+ * http_next_request_ready), until hc->first_deadline for the first request
+ * (header_timeout from the connection's start: 408 when it passes), then
+ * keepalive_timeout (then closed silently). A connection whose orphaned
+ * request greenlet still uses hc is not parked: it waits here, marked idle
+ * so that a drain can close it. */
 static enum http_head_result http_wait_request(struct moss__http_conn *hc, int first)
 {
     ptrdiff_t n;
 
     if (hc->conn->start < hc->conn->end)
         return HEAD_READY;
-    /* an orphaned request greenlet still uses hc: that connection waits
-     * here instead, as the first request does */
-    if (!first && !hc->request_live)
+    if (first && hc->entry->park_expired) {
+        hc->req.error_status = 408;
+        return HEAD_ERROR;
+    }
+    if (!hc->request_live)
         return http_next_request_ready(hc);
     hc->entry->idle = 1;
     hc->entry->idle_since = moss_now();
-    n = moss__conn_fill(hc->conn, first ? hc->first_deadline
-                                        : moss__http_deadline(hc->config->keepalive_timeout_ms));
+    n = moss__conn_fill(hc->conn, moss__http_deadline(hc->config->keepalive_timeout_ms));
     hc->entry->idle = 0;
     if (n > 0) {
         moss__counter_add(&hc->w->counters->bytes_in, (uint64_t)n);
@@ -148,10 +150,6 @@ static enum http_head_result http_wait_request(struct moss__http_conn *hc, int f
     }
     if (n == -1 && errno == ECANCELED)
         hc->cancelled = 1;
-    if (n == -1 && errno == ETIMEDOUT && first) {
-        hc->req.error_status = 408;
-        return HEAD_ERROR;
-    }
     return HEAD_CLOSE;
 }
 
@@ -429,12 +427,15 @@ static void http_linger(struct moss__http_conn *hc)
 }
 
 /* Parks the connection: hc goes back to the worker, and the stream server
- * waits for the next request without a greenlet, up to keepalive_timeout. */
-static enum moss__serve_result http_park(struct moss__http_conn *hc)
+ * waits for the request without a greenlet: the first until first_deadline
+ * (then serve answers 408), a next one up to keepalive_timeout. */
+static enum moss__serve_result http_park(struct moss__http_conn *hc, int first)
 {
     struct moss__conn_entry *entry = hc->entry;
 
-    entry->park_deadline = moss__http_deadline(hc->config->keepalive_timeout_ms);
+    entry->park_deadline = first ? hc->first_deadline
+                                 : moss__http_deadline(hc->config->keepalive_timeout_ms);
+    entry->park_wake_at_deadline = first && hc->first_deadline != MOSS_FOREVER;
     entry->served = (uint64_t)hc->served;
     http_conn_free(hc);
     return MOSS__SERVE_PARK;
@@ -445,7 +446,7 @@ enum moss__serve_result moss__http_serve(struct moss__worker *w,
 {
     struct moss__http_conn *hc = http_conn_new(w, entry);
     enum http_next next;
-    int one = 1, first = !entry->resumed;
+    int one = 1, first = entry->served == 0;
 
     if (hc == NULL) {
         moss__worker_log(w, "http: connection from %s: %s", entry->conn.client,
@@ -454,13 +455,14 @@ enum moss__serve_result moss__http_serve(struct moss__worker *w,
     }
     /* heads and small bodies go out whole (MSG_MORE joins the pieces); a
      * unix socket refuses the option, which is fine */
-    if (first)
+    if (!entry->resumed)
         (void)setsockopt(entry->conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    hc->first_deadline = moss__http_deadline(w->config->header_timeout_ms);
+    hc->first_deadline = entry->resumed ? entry->park_deadline /* parked before the first */
+                                        : moss__http_deadline(w->config->header_timeout_ms);
     while ((next = http_serve_one(hc, first)) == HTTP_NEXT)
         first = 0;
     if (next == HTTP_PARK)
-        return http_park(hc);
+        return http_park(hc, first);
     http_linger(hc);
     hc->conn_done = 1;
     if (!hc->request_live)

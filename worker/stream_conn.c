@@ -6,7 +6,7 @@
  * only its entry and two watchers, so an idle connection costs a few
  * hundred bytes instead of a stack and a buffer. Readable again, it gets a
  * buffer and a new greenlet, which runs serve with entry.resumed set; at
- * entry.park_deadline it is closed. Its watcher lives in the connection's
+ * entry.park_deadline it is closed, or serve runs to answer it. Its watcher lives in the connection's
  * own heap block, and is stopped before it is freed or its fd closed; the
  * deadlines share one timer of the server's.
  *
@@ -138,12 +138,12 @@ static void *stream_conn_resumed(void *arg);
 
 /* ---- parking ---------------------------------------------------------------- */
 
-static void stream_park_readable(struct ev_loop *loop, ev_io *io, int revents)
+/* A parked connection gets a buffer and a greenlet again, which runs serve;
+ * on failure it is closed. */
+static void stream_resume(struct moss__stream_conn *sc, int expired)
 {
-    struct moss__stream_conn *sc = io->data;
     moss_greenlet_opts_t opts = {.name = "conn"};
 
-    (void)loop, (void)revents;
     stream_park_stop(sc);
     if (stream_buffer_take(sc->server, &sc->entry.conn) == -1)
         goto fail;
@@ -153,12 +153,19 @@ static void stream_park_readable(struct ev_loop *loop, ev_io *io, int revents)
     moss_detach(sc->entry.greenlet); /* cannot fail: just spawned here */
     sc->entry.idle = 0;
     sc->entry.resumed = 1;
+    sc->entry.park_expired = expired;
     return;
 
 fail:
     moss__worker_log(sc->server->w, "connection from %s: resuming it: %s; closed",
                      sc->entry.conn.client, strerror(errno));
     moss__stream_conn_close(sc);
+}
+
+static void stream_park_readable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop, (void)revents;
+    stream_resume(io->data, 0);
 }
 
 /* Closes the parked connections whose deadline passed, then waits for the
@@ -169,8 +176,14 @@ static void stream_park_expired(struct ev_loop *loop, ev_timer *timer, int reven
     int64_t now = moss_now();
 
     (void)loop, (void)revents;
-    while (s->parked_head != NULL && s->parked_head->entry.park_deadline <= now)
-        moss__stream_conn_close(s->parked_head);
+    while (s->parked_head != NULL && s->parked_head->entry.park_deadline <= now) {
+        struct moss__stream_conn *sc = s->parked_head;
+
+        if (sc->entry.park_wake_at_deadline)
+            stream_resume(sc, 1); /* off the list, or closed */
+        else
+            moss__stream_conn_close(sc);
+    }
     stream_deadline_arm(s);
 }
 
@@ -200,6 +213,7 @@ static int stream_park(struct moss__stream_conn *sc)
     entry->conn.buf = NULL;
     entry->conn.capacity = 0;
     entry->greenlet = NULL;
+    entry->park_expired = 0;
     entry->idle = 1;
     entry->idle_since = moss_now();
     ev_io_init(&sc->park_io, stream_park_readable, entry->conn.fd, EV_READ);

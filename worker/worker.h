@@ -33,7 +33,10 @@ struct moss__conn_entry {
     int idle;                         /* waiting for a next request: drain closes it */
     int64_t idle_since;               /* moss_now() when it began to wait */
     int resumed;                      /* serve runs again after a park */
-    int64_t park_deadline;            /* serve's word: close if still idle then */
+    int64_t park_deadline;            /* serve's word: the end of the wait */
+    int park_wake_at_deadline;        /* serve's word: at park_deadline, run serve again
+                                       * with park_expired set (else close) */
+    int park_expired;                 /* serve runs because park_deadline passed */
     uint64_t served;                  /* responses completed on the connection */
     struct moss__conn_entry *prev, *next;
 };
@@ -41,7 +44,9 @@ struct moss__conn_entry {
 /* What serve returns: the connection is done (the stream server closes it),
  * or it is to be parked until it is readable or entry->park_deadline passes,
  * with nothing in its buffer; serve then runs again with entry->resumed
- * set, in a new greenlet. */
+ * set, in a new greenlet. At the deadline the connection is closed, or, if
+ * serve set entry->park_wake_at_deadline, serve runs again with
+ * entry->park_expired set (to answer, as HTTP's 408). */
 enum moss__serve_result { MOSS__SERVE_CLOSE, MOSS__SERVE_PARK };
 
 /* What a connection's greenlet runs: moss__http_serve, or a plain stream
@@ -72,9 +77,9 @@ struct moss__worker {
 };
 
 /* Serves HTTP/1.1 on conn until the peer closes, a limit or an error ends it,
- * or the worker drains; a moss__serve_fn. Between requests, with nothing
- * buffered, it parks the connection (keepalive_timeout). Marks entry->idle
- * while it waits for the first request, so a drain can close it at once. */
+ * or the worker drains; a moss__serve_fn. While it waits for a request with
+ * nothing buffered, it parks the connection: until keepalive_timeout between
+ * requests, and until header_timeout (then a 408) before the first. */
 enum moss__serve_result moss__http_serve(struct moss__worker *w,
                                          struct moss__conn_entry *entry);
 

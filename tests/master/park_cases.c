@@ -84,16 +84,19 @@ static void open_parked(const struct master *m, int *fds, int n)
 
 /* 200 idle keep-alive connections on one worker: the worker runs a handful
  * of greenlets, not 200; each connection serves a second request, and the
- * server closes each at keepalive_timeout. */
+ * server closes each at keepalive_timeout (2 s; 20 s under valgrind, within
+ * the sockets' receive timeout). */
 static void case_idle_connections_parked(void)
 {
-    static const char *const args[] = {"-w", "1", "--keepalive_timeout", "2s", NULL};
+    static char timeout[16];
+    const char *const args[] = {"-w", "1", "--keepalive_timeout", timeout, NULL};
     struct figure_want active = {"workers.0.connections_active", CONNS, CONNS};
     struct figure_want few = {"workers.0.greenlets", 0, 16};
     struct figure_want none = {"workers.0.connections_active", 0, 0};
     int fds[CONNS], closed = 0;
     struct master m;
 
+    snprintf(timeout, sizeof(timeout), "%ds", 2 * MASTER_SLOW);
     master_start(&m, args);
     open_parked(&m, fds, CONNS);
     TEST_ASSERT(master_wait(&m, figure_in_range, &active, WAIT_MS) == 0);
@@ -107,6 +110,50 @@ static void case_idle_connections_parked(void)
     fprintf(stderr, "park: %d of %d idle connections closed by the server\n", closed, CONNS);
     TEST_ASSERT(closed == CONNS);
     TEST_ASSERT(master_wait(&m, figure_in_range, &none, WAIT_MS) == 0);
+    TEST_ASSERT(master_stop(&m, SIGTERM, WAIT_MS) == 0);
+}
+
+/* Whether fd gets a 408 response, then the server's close, within the
+ * socket's receive timeout. */
+static int answered_408(int fd)
+{
+    char raw[1024];
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < sizeof(raw) - 1 && (n = recv(fd, raw + got, sizeof(raw) - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    raw[got] = '\0';
+    return n == 0 && strncmp(raw, "HTTP/1.1 408 ", 13) == 0;
+}
+
+/* 200 connections that have not sent their first request yet are parked
+ * too: half then send it and are served; the other half get the 408 at
+ * header_timeout. */
+static void case_first_request_parked(void)
+{
+    static char timeout[16];
+    const char *const args[] = {"-w", "1", "--header_timeout", timeout, NULL};
+    struct figure_want active = {"workers.0.connections_active", CONNS, CONNS};
+    struct figure_want few = {"workers.0.greenlets", 0, 16};
+    int fds[CONNS], served = 0, timed_out = 0;
+    struct master m;
+
+    snprintf(timeout, sizeof(timeout), "%ds", 2 * MASTER_SLOW);
+    master_start(&m, args);
+    for (int i = 0; i < CONNS; i++)
+        TEST_ASSERT((fds[i] = master_connect(m.port)) != -1);
+    TEST_ASSERT(master_wait(&m, figure_in_range, &active, WAIT_MS) == 0);
+    TEST_ASSERT(master_wait(&m, figure_in_range, &few, WAIT_MS) == 0);
+    for (int i = 0; i < CONNS; i += 2)
+        served += keepalive_get(fds[i]) == 200;
+    for (int i = 1; i < CONNS; i += 2)
+        timed_out += answered_408(fds[i]);
+    for (int i = 0; i < CONNS; i++)
+        close(fds[i]);
+    fprintf(stderr, "park: of %d connections waiting for their first request, %d served, "
+            "%d answered 408\n", CONNS, served, timed_out);
+    TEST_ASSERT(served == CONNS / 2 && timed_out == CONNS / 2);
     TEST_ASSERT(master_stop(&m, SIGTERM, WAIT_MS) == 0);
 }
 
@@ -164,6 +211,7 @@ static void case_admin_parked_across_fork(void)
 const struct moss_test_case moss_test_park_cases[] = {
     {"admin_parked_across_fork", case_admin_parked_across_fork},
     {"idle_connections_parked", case_idle_connections_parked},
+    {"first_request_parked", case_first_request_parked},
     {"drain_closes_parked", case_drain_closes_parked},
     {NULL, NULL},
 };

@@ -55,12 +55,16 @@ static void *conn_run(void *arg)
 
     entry->greenlet = moss_greenlet_current();
     while (moss__http_serve(&http_worker, entry) == MOSS__SERVE_PARK) {
+        int waited;
+
         TEST_ASSERT(entry->conn.start == entry->conn.end);
         entry->idle = 1;
-        if (moss_wait_fd(entry->conn.fd, MOSS_READABLE, entry->park_deadline) == -1)
-            break;
+        waited = moss_wait_fd(entry->conn.fd, MOSS_READABLE, entry->park_deadline);
         entry->idle = 0;
         entry->resumed = 1;
+        entry->park_expired = waited == -1 && errno == ETIMEDOUT;
+        if (waited == -1 && !(entry->park_expired && entry->park_wake_at_deadline))
+            break;
     }
     TEST_ASSERT(moss_close(entry->conn.fd) == 0);
     return NULL;
