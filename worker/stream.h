@@ -38,7 +38,7 @@ struct moss__stream_server {
 };
 
 /* A connection as allocated here: the shared entry first. While parked it
- * has no greenlet and no buffer: its watchers wait for it, on the heap. */
+ * has no greenlet and no buffer: its watcher waits for it, on the heap. */
 struct moss__stream_conn {
     struct moss__conn_entry entry;
     struct moss__stream_server *server;

@@ -1,14 +1,15 @@
 /* A connection's life in the stream server: accepted, served by a greenlet
- * of its own, parked between requests, closed.
+ * of its own, parked while it waits for a request, closed.
  *
- * Parking. When serve says so (MOSS__SERVE_PARK: idle, nothing buffered),
- * the greenlet gives its read buffer back and ends; the connection keeps
- * only its entry and two watchers, so an idle connection costs a few
- * hundred bytes instead of a stack and a buffer. Readable again, it gets a
- * buffer and a new greenlet, which runs serve with entry.resumed set; at
- * entry.park_deadline it is closed, or serve runs to answer it. Its watcher lives in the connection's
- * own heap block, and is stopped before it is freed or its fd closed; the
- * deadlines share one timer of the server's.
+ * Parking. When serve says so (MOSS__SERVE_PARK: waiting, nothing
+ * buffered), the greenlet gives its read buffer back and ends; the
+ * connection keeps only its entry and one io watcher, so an idle connection
+ * costs a few hundred bytes instead of a stack and a buffer. Readable
+ * again, it gets a buffer and a new greenlet, which runs serve with
+ * entry.resumed set. At entry.park_deadline it is closed, or serve runs
+ * again to answer (entry.park_wake_at_deadline). The watcher lives in the
+ * connection's own heap block and is stopped before the block is freed or
+ * the fd closed; the deadlines share one timer of the server's.
  *
  * Ownership. The entry is allocated and linked at accept. It is unlinked
  * and freed by its greenlet when serve says close, or by the hub (a

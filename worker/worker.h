@@ -1,7 +1,7 @@
 /* One worker process: its listeners, its connections, its app, its
  * counters, and the drain. The layers of worker/ meet here:
  *   stream_server.c  accepts, bounds the connections, runs one greenlet each;
- *   stream_park.c    holds an idle connection with no greenlet and no buffer;
+ *   stream_conn.c    a connection's greenlet, and parking it while idle;
  *   proxy_protocol.c reads a PROXY v1/v2 header first where enabled;
  *   http_conn.c      serves HTTP/1.1 requests on a connection;
  *   worker.c         moss_serve: sets it up, signals, drain, exit. */
@@ -25,8 +25,9 @@ struct moss__listener {
 };
 
 /* A live connection, on the worker's list so the drain can find idle ones.
- * Between requests a connection may be parked: it has no greenlet and no
- * buffer then, only this entry and a watcher on its fd (stream_park.c). */
+ * While it waits for a request a connection may be parked: it has no
+ * greenlet and no buffer then, only this entry and a watcher on its fd
+ * (stream_conn.c). */
 struct moss__conn_entry {
     struct moss__conn conn;
     moss_greenlet_t *greenlet;        /* the connection's greenlet; NULL while parked */

@@ -48,7 +48,7 @@ void http_config_defaults(void)
 /* The stream server's part: serve, and while serve parks the connection,
  * wait for it here (marked idle, for the drain case), up to its deadline.
  * The stream server's own parking, without a greenlet, is tested through
- * it (tests/worker/stream_park_cases.c). */
+ * it (tests/master/park_cases.c). */
 static void *conn_run(void *arg)
 {
     struct moss__conn_entry *entry = arg;
