@@ -156,39 +156,6 @@ static int try_connect(unsigned port)
     return -1;
 }
 
-/* GET /sleep?ms=ms on a fresh connection (Connection: close), sent, not
- * read: a request in flight. */
-static int sleep_send(unsigned port, int ms)
-{
-    char request[160];
-    int fd = test_client_connect(port);
-
-    set_timeouts(fd, ms + FC_WAIT_MS);
-    snprintf(request, sizeof(request),
-             "GET /sleep?ms=%d HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", ms);
-    send_all(fd, request, strlen(request));
-    return fd;
-}
-
-/* The in-flight /sleep's whole response: 200 with "slept ms ms". */
-static void sleep_finish(int fd, int ms, const char *what)
-{
-    char reply[1024], want[64];
-    size_t got = 0;
-    ssize_t n;
-
-    while (got < sizeof(reply) - 1 && (n = recv(fd, reply + got, sizeof(reply) - 1 - got, 0)) > 0)
-        got += (size_t)n;
-    reply[got] = '\0';
-    close(fd);
-    snprintf(want, sizeof(want), "slept %d ms", ms);
-    if (strncmp(reply, "HTTP/1.1 200", 12) != 0 || strstr(reply, want) == NULL)
-        fprintf(stderr, "%s: the in-flight /sleep got '%s' (wanted 200 '%s')\n", what, reply,
-                want);
-    TEST_ASSERT(strncmp(reply, "HTTP/1.1 200", 12) == 0);
-    TEST_ASSERT(strstr(reply, want) != NULL);
-}
-
 /* The inode of the server side of the loopback connection from
  * client_port to server_port, by an exact sock_diag lookup (netlink; no
  * privilege needed, and unlike /proc/net/tcp it costs the same however
@@ -474,11 +441,11 @@ static void case_kill9_master(void)
     master_start(&m, extra);
     n = fc_worker_pids(&m, pids);
     TEST_ASSERT(n == 2);
-    fd = sleep_send(m.port, KM_SLEEP_MS);
+    fd = master_sleep_send(m.port, KM_SLEEP_MS);
     TEST_ASSERT(master_wait(&m, connections_at_least_, &one, FC_WAIT_MS) == 0);
     t0 = test_clock_ms();
     TEST_ASSERT(kill(m.pid, SIGKILL) == 0);
-    sleep_finish(fd, KM_SLEEP_MS, "kill9_master"); /* drained, not cut */
+    master_sleep_finish(fd, KM_SLEEP_MS, "kill9_master"); /* drained, not cut */
     in_use = procs_gone(pids, n, FC_WAIT_MS);
     gone_ms = test_clock_ms() - t0;
     for (size_t i = 0; i < n; i++)
@@ -641,7 +608,7 @@ static int rd_has_draining(const struct master *m, json_int_t generation)
 static void rd_hold(const struct master *m, const pid_t *pids, size_t n, int *fds)
 {
     for (int i = 0; i < RD_SLEEPS; i++) {
-        fds[i] = sleep_send(m->port, RD_SLEEP_MS);
+        fds[i] = master_sleep_send(m->port, RD_SLEEP_MS);
         wait_accepted_by(m->port, fds[i], pids, n);
     }
 }
@@ -705,9 +672,9 @@ static void case_reload_while_draining(void)
     TEST_ASSERT(rd_has_draining(&m, g));
     TEST_ASSERT(rd_has_draining(&m, g + 1));
     for (int i = 0; i < RD_SLEEPS; i++)
-        sleep_finish(held1[i], RD_SLEEP_MS, "reload_while_draining, generation 1");
+        master_sleep_finish(held1[i], RD_SLEEP_MS, "reload_while_draining, generation 1");
     for (int i = 0; i < RD_SLEEPS; i++)
-        sleep_finish(held2[i], RD_SLEEP_MS, "reload_while_draining, generation 2");
+        master_sleep_finish(held2[i], RD_SLEEP_MS, "reload_while_draining, generation 2");
     only = (struct rd_only){g + 2, 2};
     TEST_ASSERT(master_wait(&m, rd_only_generation, &only, FC_WAIT_MS) == 0);
     memcpy(old, gen1, n1 * sizeof(*old));

@@ -304,11 +304,26 @@ static void pair_stop(struct master *m)
     TEST_ASSERT(m->leftovers == 0);
 }
 
-/* Waits until both instances serve some of the load. */
-static void pair_wait_load(const struct master *a, const struct master *b)
+/* Two instances behind HAProxy, with wrk's load going through it. */
+struct lb_scene {
+    char haproxy[512];
+    struct master a, b;
+    struct lb lb;
+    struct wrk_run wrk;
+};
+
+/* Starts the scene and waits until both instances serve some of the load:
+ * 1, or 0 if HAProxy cannot run here (the case is skipped, said by name). */
+static int scene_start(struct lb_scene *s, const char *name)
 {
-    fc_wait_load(a);
-    fc_wait_load(b);
+    if (!lb_available(name, s->haproxy, sizeof(s->haproxy)))
+        return 0;
+    pair_start(&s->a, &s->b);
+    lb_start(&s->lb, s->haproxy, &s->a, &s->b);
+    wrk_start(&s->wrk, s->lb.port, "/", LB_CONNS, LB_WRK_SECONDS);
+    fc_wait_load(&s->a);
+    fc_wait_load(&s->b);
+    return 1;
 }
 
 /* totals.requests, or -1 if m's admin no longer answers. */
@@ -335,43 +350,36 @@ static void expect_no_errors(const char *name, const struct wrk_result *r)
 
 static void case_term_leaves_rotation(void)
 {
-    char haproxy[512];
-    struct master a, b;
-    struct wrk_run wrk;
+    struct lb_scene s;
     struct wrk_result r;
-    struct lb lb;
     json_int_t b_before, b_after, a_at_down;
     int64_t t0, down_ms, exit_ms;
     int status;
 
-    if (!lb_available("haproxy term_leaves_rotation", haproxy, sizeof(haproxy)))
+    if (!scene_start(&s, "haproxy term_leaves_rotation"))
         return;
-    pair_start(&a, &b);
-    lb_start(&lb, haproxy, &a, &b);
-    wrk_start(&wrk, lb.port, "/", LB_CONNS, LB_WRK_SECONDS);
-    pair_wait_load(&a, &b);
     t0 = test_clock_ms();
-    TEST_ASSERT(kill(a.pid, SIGTERM) == 0);
-    down_ms = lb_wait_status(&lb, "m1", "DOWN", FC_WAIT_MS);
-    a_at_down = requests_or_none(&a); /* a still answers /stats inside its window */
-    b_before = fc_int(&b, "totals.requests");
-    status = master_stop(&a, 0, FC_WAIT_MS); /* it exits by itself: drain_grace, then drain */
+    TEST_ASSERT(kill(s.a.pid, SIGTERM) == 0);
+    down_ms = lb_wait_status(&s.lb, "m1", "DOWN", FC_WAIT_MS);
+    a_at_down = requests_or_none(&s.a); /* a still answers /stats inside its window */
+    b_before = fc_int(&s.b, "totals.requests");
+    status = master_stop(&s.a, 0, FC_WAIT_MS); /* it exits by itself: drain_grace, then drain */
     exit_ms = test_clock_ms() - t0;
     test_pause_ms(LB_AFTER_MS);
-    fc_wrk_stop(&wrk, &r);
-    b_after = fc_int(&b, "totals.requests");
+    fc_wrk_stop(&s.wrk, &r);
+    b_after = fc_int(&s.b, "totals.requests");
     fprintf(stderr, "term_leaves_rotation: SIGTERM to m1; haproxy saw it DOWN after %lld ms "
             "(its 503 window is 3000 ms: %s); it exited %d after %lld ms; m1 had served %lld "
             "requests by then; m2 %lld more after\n", (long long)down_ms,
             down_ms >= 0 && down_ms < 3000 ? "inside" : "NOT inside", status,
             (long long)exit_ms, (long long)a_at_down, (long long)(b_after - b_before));
-    lb_report(&lb, "term_leaves_rotation");
-    lb_stop(&lb);
+    lb_report(&s.lb, "term_leaves_rotation");
+    lb_stop(&s.lb);
     TEST_ASSERT(down_ms >= 0);
-    TEST_ASSERT(status == 0 && a.leftovers == 0);
+    TEST_ASSERT(status == 0 && s.a.leftovers == 0);
     TEST_ASSERT(b_after > b_before);
     expect_no_errors("term_leaves_rotation", &r);
-    pair_stop(&b);
+    pair_stop(&s.b);
 }
 
 /* ---- SIGHUP of both, one after the other ------------------------------------------------- */
@@ -393,32 +401,25 @@ static void hup_and_settle(const struct master *m, const char *label)
 
 static void case_hup_both(void)
 {
-    char haproxy[512];
-    struct master a, b;
-    struct wrk_run wrk;
+    struct lb_scene s;
     struct wrk_result r;
-    struct lb lb;
 
-    if (!lb_available("haproxy hup_both", haproxy, sizeof(haproxy)))
+    if (!scene_start(&s, "haproxy hup_both"))
         return;
-    pair_start(&a, &b);
-    lb_start(&lb, haproxy, &a, &b);
-    wrk_start(&wrk, lb.port, "/", LB_CONNS, LB_WRK_SECONDS);
-    pair_wait_load(&a, &b);
-    hup_and_settle(&a, "m1");
-    fc_wait_load(&a); /* back in use */
-    hup_and_settle(&b, "m2");
-    fc_wait_load(&b);
+    hup_and_settle(&s.a, "m1");
+    fc_wait_load(&s.a); /* back in use */
+    hup_and_settle(&s.b, "m2");
+    fc_wait_load(&s.b);
     test_pause_ms(LB_AFTER_MS);
-    fc_wrk_stop(&wrk, &r);
-    lb_report(&lb, "hup_both");
-    TEST_ASSERT(strcmp(lb_status(&lb, "m1"), "UP") == 0); /* never out: /health stayed 200 */
-    TEST_ASSERT(strcmp(lb_status(&lb, "m2"), "UP") == 0);
-    lb_stop(&lb);
+    fc_wrk_stop(&s.wrk, &r);
+    lb_report(&s.lb, "hup_both");
+    TEST_ASSERT(strcmp(lb_status(&s.lb, "m1"), "UP") == 0); /* never out: /health stayed 200 */
+    TEST_ASSERT(strcmp(lb_status(&s.lb, "m2"), "UP") == 0);
+    lb_stop(&s.lb);
     expect_no_errors("hup_both", &r);
-    TEST_ASSERT(fc_int(&a, "reloads.ok") == 1 && fc_int(&b, "reloads.ok") == 1);
-    pair_stop(&a);
-    pair_stop(&b);
+    TEST_ASSERT(fc_int(&s.a, "reloads.ok") == 1 && fc_int(&s.b, "reloads.ok") == 1);
+    pair_stop(&s.a);
+    pair_stop(&s.b);
 }
 
 /* ---- SIGKILL of one instance ---------------------------------------------------------------- */
@@ -457,42 +458,35 @@ static void kill_instance(struct master *m)
 
 static void case_kill9_one(void)
 {
-    char haproxy[512];
-    struct master a, b;
-    struct wrk_run wrk;
+    struct lb_scene s;
     struct wrk_result r;
-    struct lb lb;
     json_int_t b_before, b_after;
     int64_t t0, down_ms;
     long errors;
 
-    if (!lb_available("haproxy kill9_one", haproxy, sizeof(haproxy)))
+    if (!scene_start(&s, "haproxy kill9_one"))
         return;
-    pair_start(&a, &b);
-    lb_start(&lb, haproxy, &a, &b);
-    wrk_start(&wrk, lb.port, "/", LB_CONNS, LB_WRK_SECONDS);
-    pair_wait_load(&a, &b);
     t0 = test_clock_ms();
-    kill_instance(&a);
-    down_ms = lb_wait_status(&lb, "m1", "DOWN", FC_WAIT_MS);
+    kill_instance(&s.a);
+    down_ms = lb_wait_status(&s.lb, "m1", "DOWN", FC_WAIT_MS);
     down_ms = down_ms >= 0 ? test_clock_ms() - t0 : -1;
-    b_before = fc_int(&b, "totals.requests");
+    b_before = fc_int(&s.b, "totals.requests");
     test_pause_ms(LB_AFTER_MS);
-    fc_wrk_stop(&wrk, &r);
-    b_after = fc_int(&b, "totals.requests");
+    fc_wrk_stop(&s.wrk, &r);
+    b_after = fc_int(&s.b, "totals.requests");
     errors = r.socket_errors + r.non_2xx;
     fprintf(stderr, "kill9_one: m1 killed (master and worker); haproxy saw it DOWN after %lld "
             "ms; client errors %ld (socket %ld, non-2xx %ld) of %ld requests, bound %u (wrk's "
             "%u connections, twice); m2 served %lld more after\n",
             (long long)down_ms, errors, r.socket_errors, r.non_2xx, r.requests, KILL9_BOUND,
             LB_CONNS, (long long)(b_after - b_before));
-    lb_report(&lb, "kill9_one");
-    lb_stop(&lb);
+    lb_report(&s.lb, "kill9_one");
+    lb_stop(&s.lb);
     TEST_ASSERT(down_ms >= 0);
     TEST_ASSERT(r.requests > 0);
     TEST_ASSERT(errors <= (long)KILL9_BOUND);
     TEST_ASSERT(b_after > b_before);
-    pair_stop(&b);
+    pair_stop(&s.b);
 }
 
 const struct moss_test_case moss_test_haproxy_cases[] = {

@@ -538,6 +538,39 @@ int master_connect(unsigned port)
     return fd;
 }
 
+int master_sleep_send(unsigned port, int ms)
+{
+    int64_t wait_ms = ms + 20000 * MASTER_SLOW;
+    struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
+    char request[160];
+    int fd = test_client_connect(port);
+
+    TEST_ASSERT(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+    TEST_ASSERT(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0);
+    snprintf(request, sizeof(request),
+             "GET /sleep?ms=%d HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", ms);
+    send_all(fd, request, strlen(request));
+    return fd;
+}
+
+void master_sleep_finish(int fd, int ms, const char *what)
+{
+    char reply[1024], want[64];
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < sizeof(reply) - 1 && (n = recv(fd, reply + got, sizeof(reply) - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    reply[got] = '\0';
+    close(fd);
+    snprintf(want, sizeof(want), "slept %d ms", ms);
+    if (strncmp(reply, "HTTP/1.1 200", 12) != 0 || strstr(reply, want) == NULL)
+        fprintf(stderr, "%s: the in-flight /sleep got '%s' (wanted 200 '%s')\n", what, reply,
+                want);
+    TEST_ASSERT(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+    TEST_ASSERT(strstr(reply, want) != NULL);
+}
+
 /* Sends text (short: one send) and reads to the peer's close: the bytes
  * read, or -1. */
 static ssize_t fixture_exchange(int fd, const char *text, char *raw, size_t cap)

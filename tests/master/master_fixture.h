@@ -62,6 +62,16 @@ int http_get(unsigned port, const char *path, const char *headers, char *body, s
  * some seconds (longer under valgrind), or -1. */
 int master_connect(unsigned port);
 
+/* GET /sleep?ms=ms on a new connection to port (Connection: close), sent
+ * and not read: a request in flight. Its timeouts are ms plus 20 s (ten
+ * times that under valgrind). */
+int master_sleep_send(unsigned port, int ms);
+
+/* Reads the whole response to master_sleep_send's request and closes fd;
+ * fails the case unless it is 200 with "slept MS ms" (what names the
+ * request in the message printed then). */
+void master_sleep_finish(int fd, int ms, const char *what);
+
 /* /stats, parsed (json_decref it), or NULL if the admin did not answer 200. */
 json_t *master_stats(const struct master *m);
 

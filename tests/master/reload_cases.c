@@ -488,40 +488,15 @@ static void case_hup_during_reload(void)
 
 #define DRAIN_SLEEP_MS (2000 * MASTER_SLOW) /* far longer than two reloads take */
 
-/* GET /sleep on a fresh connection, sent, not read: a request in flight. */
+/* GET /sleep, in flight on a connection a worker has accepted. */
 static int drain_sleep_request(const struct master *m)
 {
-    struct timeval tv = {.tv_sec = DRAIN_SLEEP_MS / 1000 + 20 * MASTER_SLOW};
-    char request[128];
-    int fd = test_client_connect(m->port);
+    int fd = master_sleep_send(m->port, DRAIN_SLEEP_MS);
 
-    snprintf(request, sizeof(request),
-             "GET /sleep?ms=%d HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", DRAIN_SLEEP_MS);
-    TEST_ASSERT(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
-    send_all(fd, request, strlen(request));
     for (int64_t end = test_clock_ms() + RL_WAIT_MS; rl_int(m, "totals.connections_active") < 1;
          test_pause_ms(10))
         TEST_ASSERT(test_clock_ms() < end); /* until a worker has accepted it */
     return fd;
-}
-
-/* The whole response (the server closes: Connection: close) holds status
- * 200 and the body. */
-static void drain_sleep_finish(int fd)
-{
-    char reply[1024], want[64];
-    size_t got = 0;
-    ssize_t r;
-
-    while (got < sizeof(reply) - 1 && (r = recv(fd, reply + got, sizeof(reply) - 1 - got, 0)) > 0)
-        got += (size_t)r;
-    reply[got] = '\0';
-    close(fd);
-    snprintf(want, sizeof(want), "slept %d ms", DRAIN_SLEEP_MS);
-    if (strncmp(reply, "HTTP/1.1 200", 12) != 0 || strstr(reply, want) == NULL)
-        fprintf(stderr, "the in-flight /sleep got: '%s'\n", reply);
-    TEST_ASSERT(strncmp(reply, "HTTP/1.1 200", 12) == 0);
-    TEST_ASSERT(strstr(reply, want) != NULL);
 }
 
 /* Whether /stats lists a draining worker of generation. */
@@ -553,7 +528,7 @@ static void case_hup_while_draining(void)
     TEST_ASSERT(drain_has_draining(&m, generation)); /* the scenario: the sleep holds it */
     rl_hup_wait(&m);
     TEST_ASSERT(drain_has_draining(&m, generation)); /* three generations at once */
-    drain_sleep_finish(fd);
+    master_sleep_finish(fd, DRAIN_SLEEP_MS, "hup_while_draining");
     TEST_ASSERT(rl_int(&m, "generation") == generation + 2);
     TEST_ASSERT(rl_int(&m, "reloads.ok") == 2);
     TEST_ASSERT(rl_int(&m, "reloads.failed") == 0);
