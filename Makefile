@@ -180,7 +180,7 @@ TSAN_ENV := $(if $(findstring thread,$(SAN)),CK_RUN_CASE=watchdog CK_FORK=no \
 
 # The portable (ucontext) switch changes only how greenlets switch: its
 # build runs the tables of the runtime and of one worker, not every server.
-PORTABLE_TABLES := greenlet,stack,hub,io,sync,threadpool,example,watchdog,http,stream
+PORTABLE_TABLES := greenlet,stack,hub,handoff,io,sync,threadpool,example,watchdog,http,stream
 PORTABLE_ENV := $(if $(filter portable,$(ARCH)),MOSS_TEST_TABLES=$(PORTABLE_TABLES))
 
 check-unit: $(CHECK_RUNTIME) $(EXAMPLES) $(MOSS) $(TEST_PLUGINS)

@@ -44,6 +44,17 @@ static struct moss__task *hub_dequeue(struct moss__hub *hub)
     return task;
 }
 
+/* Takes next, the head of the run queue, off it to be switched to
+ * directly; returns its greenlet. */
+static moss_greenlet_t *hub_take_head(struct moss__hub *hub, struct moss__task *next)
+{
+    hub_dequeue(hub);
+    next->runnable = 0;
+    if (hub->run_head == NULL)
+        ev_idle_stop(hub->loop, &hub->keep_polling);
+    return next->greenlet;
+}
+
 /* Runs before the loop polls: resumes ready greenlets in FIFO order,
  * including those made ready meanwhile, up to MOSS_HUB_BATCH resumes. Then
  * the loop polls, so ready work cannot starve I/O, while a chain of wake-ups
@@ -75,7 +86,9 @@ static void hub_keep_polling(struct ev_loop *loop, ev_idle *w, int revents)
 }
 
 /* Switches from the hub into a task that has been woken, or starts a spawned
- * one; returns when the task parks again or finishes. */
+ * one; returns when the task parks again or finishes. hub->resuming names
+ * the task meanwhile, so that it finishes into the hub (see
+ * moss__task_finish_into_joiner) and is still there for the check below. */
 static void hub_resume(struct moss__task *task)
 {
     moss_greenlet_t *g = task->greenlet;
@@ -90,9 +103,16 @@ static void hub_resume(struct moss__task *task)
             moss__task_release(task);
         return;
     }
+    task->hub->resuming = task;
     moss_greenlet_switch(g, NULL, NULL);
+    task->hub->resuming = NULL; /* the hub runs again */
     if (task->finished && task->detached)
         moss__task_release(task);
+}
+
+void moss__hub_resume(struct moss__task *task)
+{
+    hub_resume(task);
 }
 
 /* ---- parking and waking ---------------------------------------------------- */
@@ -123,6 +143,12 @@ static int64_t task_effective_deadline(const struct moss__task *task, int64_t de
 int moss__task_park(struct moss__task *task, int64_t deadline, moss__cancel_fn cancel,
                     void **value)
 {
+    return moss__task_park_into(task, deadline, cancel, value, NULL);
+}
+
+int moss__task_park_into(struct moss__task *task, int64_t deadline, moss__cancel_fn cancel,
+                         void **value, struct moss__task *next)
+{
     struct moss__hub *hub = task->hub;
     int64_t effective = task_effective_deadline(task, deadline);
 
@@ -142,7 +168,7 @@ int moss__task_park(struct moss__task *task, int64_t deadline, moss__cancel_fn c
     }
     task->cancel = cancel;
     task->parked = 1;
-    moss_greenlet_switch(hub->greenlet, NULL, NULL);
+    moss_greenlet_switch(next != NULL ? hub_take_head(hub, next) : hub->greenlet, NULL, NULL);
     if (task->wake_err != 0) {
         errno = task->wake_err;
         return -1;
@@ -152,12 +178,14 @@ int moss__task_park(struct moss__task *task, int64_t deadline, moss__cancel_fn c
     return 0;
 }
 
-void moss__task_wake(struct moss__task *task, void *value, int err)
+/* Undoes a parked task's registrations and gives it its wake; 0 if it was
+ * not parked (or already woken). */
+static int task_woken(struct moss__task *task, void *value, int err)
 {
     struct moss__hub *hub = task->hub;
 
     if (!task->parked)
-        return;
+        return 0;
     task->parked = 0;
     ev_timer_stop(hub->loop, &task->timer);
     if (task->cancel != NULL) {
@@ -168,12 +196,26 @@ void moss__task_wake(struct moss__task *task, void *value, int err)
     }
     task->wake_value = value;
     task->wake_err = err;
+    return 1;
+}
+
+void moss__task_wake(struct moss__task *task, void *value, int err)
+{
+    struct moss__hub *hub = task->hub;
+
+    if (!task_woken(task, value, err))
+        return;
     if (moss_greenlet_current() == hub->greenlet) {
         hub_resume(task);
     } else {
         task->runnable = 1;
         moss__hub_schedule(hub, task);
     }
+}
+
+int moss__task_wake_by_switch(struct moss__task *task, void *value, int err)
+{
+    return task_woken(task, value, err);
 }
 
 void moss__task_init(struct moss__task *task, struct moss__hub *hub, moss_greenlet_t *g)

@@ -28,6 +28,8 @@
 struct moss__hub;
 struct moss__task;
 
+#define MOSS__TASK_SPARE_MAX 256   /* freed tasks a hub keeps for reuse */
+
 /* A node of a FIFO wait queue; embedded in the task. */
 struct moss__wait_node {
     struct moss__wait_node *prev, *next;
@@ -87,6 +89,9 @@ struct moss__hub {
     ev_prepare drain;                /* runs ready tasks before the loop blocks */
     ev_idle keep_polling;            /* active while tasks are ready: poll, don't block */
     struct moss__task *all;          /* every task of this hub */
+    struct moss__task *resuming;     /* the task the hub switched into, or NULL */
+    struct moss__task *spare_tasks;  /* freed tasks for reuse, linked by run_next */
+    unsigned spare_task_count;       /* at most MOSS__TASK_SPARE_MAX */
     struct moss_hub_stats stats;
     int64_t now_ms;                  /* monotonic, cached per loop iteration */
     void *io;                        /* the fd table, owned by runtime/io */
@@ -112,9 +117,26 @@ struct moss__task *moss__task_of(const moss_greenlet_t *g);
 int moss__task_park(struct moss__task *task, int64_t deadline, moss__cancel_fn cancel,
                     void **value);
 
+/* moss__task_park, but switching straight into `next` instead of the hub:
+ * next must be a spawned task that has not started and heads the run queue
+ * (moss__task_startable), so it would have been the hub's next resume
+ * anyway; the switch through the hub is saved. next NULL: the hub. */
+int moss__task_park_into(struct moss__task *task, int64_t deadline, moss__cancel_fn cancel,
+                         void **value, struct moss__task *next);
+
 /* Wakes a parked task with a value (err 0) or an error. Ignored if the task
  * is not parked or was already woken. */
 void moss__task_wake(struct moss__task *task, void *value, int err);
+
+/* Wakes a parked task like moss__task_wake but neither resumes nor queues
+ * it: the caller switches to it next, and nothing else may run before.
+ * Returns 1, or 0 if the task was not parked. */
+int moss__task_wake_by_switch(struct moss__task *task, void *value, int err);
+
+/* Switches from the hub into task (woken, or spawned and not started) and
+ * returns when it parks or finishes; a finished detached task is freed.
+ * Only the hub calls it. */
+void moss__hub_resume(struct moss__task *task);
 
 /* Puts a task at the tail of the run queue to be resumed with the given
  * wake value. */
@@ -135,6 +157,14 @@ int moss__wait_queue_wait(struct moss__wait_queue *q, void *item, int64_t deadli
 int moss__wait_queue_wake_one(struct moss__wait_queue *q, void *value, int err);
 /* Wakes every waiter; returns how many. */
 size_t moss__wait_queue_wake_all(struct moss__wait_queue *q, void *value, int err);
+
+/* Spawns fn(arg) detached and, the caller being the hub (a watcher
+ * callback), switches into it at once: returns when it first parks, or has
+ * finished and been freed. A callback that hands its event to a new greenlet
+ * so runs it while the event is fresh, and a batch of events does not build
+ * a batch of waiting stacks. 0, or -1 with errno (EPERM: not the hub;
+ * moss_spawn_opts's errors). */
+int moss__spawn_detached_now(moss_greenlet_fn fn, void *arg, const moss_greenlet_opts_t *opts);
 
 /* Sets up a new task for g on hub (watchers, the hub's task list). */
 void moss__task_init(struct moss__task *task, struct moss__hub *hub, moss_greenlet_t *g);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct moss__defer {
     struct moss__defer *next;
@@ -12,12 +13,21 @@ struct moss__defer {
     void *arg;
 };
 
+/* Tasks come from the hub's spares when it has some: a request spawns two,
+ * and malloc was a visible share of a request's time. */
 static struct moss__task *task_new(struct moss__hub *hub, moss_greenlet_t *g)
 {
-    struct moss__task *task = calloc(1, sizeof(*task));
+    struct moss__task *task = hub->spare_tasks;
 
-    if (task == NULL)
-        return NULL;
+    if (task != NULL) {
+        hub->spare_tasks = task->run_next;
+        hub->spare_task_count--;
+        memset(task, 0, sizeof(*task));
+    } else {
+        task = calloc(1, sizeof(*task));
+        if (task == NULL)
+            return NULL;
+    }
     moss__task_init(task, hub, g);
     if (g != NULL)
         g->task = task;
@@ -43,14 +53,21 @@ struct moss__task *moss__task_current(void)
 void moss__task_free(moss_greenlet_t *g)
 {
     struct moss__task *task = g->task;
+    struct moss__hub *hub = task->hub;
 
     g->task = NULL;
     moss__task_fini(task);
-    free(task);
+    if (hub->spare_task_count >= MOSS__TASK_SPARE_MAX) {
+        free(task);
+        return;
+    }
+    task->run_next = hub->spare_tasks;
+    hub->spare_tasks = task;
+    hub->spare_task_count++;
 }
 
-/* Runs the defers last-registered first, then wakes the joiner. */
-void moss__task_complete(struct moss__task *task)
+/* Runs the defers, last-registered first. */
+static void task_defers_run(struct moss__task *task)
 {
     while (task->defers != NULL) {
         struct moss__defer *d = task->defers;
@@ -60,9 +77,37 @@ void moss__task_complete(struct moss__task *task)
         d->fn(d->arg);
         free(d);
     }
+}
+
+static int task_finish_into_joiner(struct moss__task *task);
+
+void moss__task_complete(struct moss__task *task)
+{
+    task_defers_run(task);
     task->finished = 1;
-    if (task->joiner != NULL)
+    if (task->joiner != NULL && !task_finish_into_joiner(task))
         moss__task_wake(task->joiner, NULL, 0);
+}
+
+static void join_cancel(struct moss__task *joiner);
+
+/* In the finishing task's own greenlet: when its joiner waits on this join
+ * alone, the task finishes straight into it (the joiner becomes its parent)
+ * instead of into the hub, which would only queue the joiner and switch to it
+ * later. Not when the hub switched into this task itself: the hub still
+ * holds it then (see hub_resume). Returns 1 if so. */
+static int task_finish_into_joiner(struct moss__task *task)
+{
+    struct moss__task *joiner = task->joiner;
+
+    if (task->detached || task->hub->resuming == task ||
+        moss_greenlet_current() != task->greenlet)
+        return 0;
+    if (!joiner->parked || joiner->cancel != join_cancel)
+        return 0;
+    if (moss_greenlet_set_parent(task->greenlet, joiner->greenlet) == -1)
+        return 0; /* the joiner descends from us: the hub takes the finish */
+    return moss__task_wake_by_switch(joiner, NULL, 0);
 }
 
 static void *task_entry(void *arg)
@@ -74,8 +119,9 @@ static void *task_entry(void *arg)
     return task->result;
 }
 
-moss_greenlet_t *moss_spawn_opts(moss_greenlet_fn fn, void *arg,
-                                 const moss_greenlet_opts_t *opts)
+/* A spawned task, not yet scheduled; NULL with errno. */
+static struct moss__task *task_spawn(moss_greenlet_fn fn, void *arg,
+                                     const moss_greenlet_opts_t *opts)
 {
     struct moss__hub *hub = moss__hub_get();
     moss_greenlet_opts_t own = opts != NULL ? *opts : (moss_greenlet_opts_t){0};
@@ -102,13 +148,42 @@ moss_greenlet_t *moss_spawn_opts(moss_greenlet_fn fn, void *arg,
     hub->stats.greenlets_spawned++;
     hub->stats.greenlets_alive++;
     task->runnable = 1;
-    moss__hub_schedule(hub, task);
-    return task->greenlet;
+    return task;
 
 free_task:
     moss__task_fini(task);
     free(task);
     return NULL;
+}
+
+moss_greenlet_t *moss_spawn_opts(moss_greenlet_fn fn, void *arg,
+                                 const moss_greenlet_opts_t *opts)
+{
+    struct moss__task *task = task_spawn(fn, arg, opts);
+
+    if (task == NULL)
+        return NULL;
+    moss__hub_schedule(task->hub, task);
+    return task->greenlet;
+}
+
+int moss__spawn_detached_now(moss_greenlet_fn fn, void *arg, const moss_greenlet_opts_t *opts)
+{
+    struct moss__hub *hub = moss__hub_get();
+    struct moss__task *task;
+
+    if (hub == NULL)
+        return -1;
+    if (moss_greenlet_current() != hub->greenlet) {
+        errno = EPERM;
+        return -1;
+    }
+    task = task_spawn(fn, arg, opts);
+    if (task == NULL)
+        return -1;
+    task->detached = 1;
+    moss__hub_resume(task); /* frees it if it finishes */
+    return 0;
 }
 
 moss_greenlet_t *moss_spawn(moss_greenlet_fn fn, void *arg)
@@ -147,6 +222,14 @@ static void join_cancel(struct moss__task *joiner)
         target->joiner = NULL;
 }
 
+/* A spawned task that has not started and is the hub's next resume: a
+ * joiner can switch straight into it (moss__task_park_into). */
+static int task_startable(const struct moss__task *task)
+{
+    return task->hub->run_head == task && task->runnable && !task->killed &&
+           moss_greenlet_state(task->greenlet) == MOSS_GREENLET_NEW;
+}
+
 int moss_join(moss_greenlet_t *g, int64_t deadline, void **result)
 {
     struct moss__task *task = task_spawned(g), *self;
@@ -171,7 +254,8 @@ int moss_join(moss_greenlet_t *g, int64_t deadline, void **result)
         }
         task->joiner = self;
         self->wait_node.item = task;
-        if (moss__task_park(self, deadline, join_cancel, NULL) == -1)
+        if (moss__task_park_into(self, deadline, join_cancel, NULL,
+                                 task_startable(task) ? task : NULL) == -1)
             return -1;
     }
     if (result != NULL)

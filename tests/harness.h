@@ -66,6 +66,7 @@ unsigned test_free_port(void);
 extern const struct moss_test_case moss_test_greenlet_cases[];
 extern const struct moss_test_case moss_test_stack_cases[];
 extern const struct moss_test_case moss_test_hub_cases[];
+extern const struct moss_test_case moss_test_hub_handoff_cases[];
 extern const struct moss_test_case moss_test_io_cases[];
 extern const struct moss_test_case moss_test_sync_cases[];
 extern const struct moss_test_case moss_test_threadpool_cases[];

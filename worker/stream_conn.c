@@ -139,8 +139,9 @@ static void *stream_conn_resumed(void *arg);
 
 /* ---- parking ---------------------------------------------------------------- */
 
-/* A parked connection gets a buffer and a greenlet again, which runs serve;
- * on failure it is closed. */
+/* From the hub: a parked connection gets a buffer and a greenlet again,
+ * which runs serve at once, while the readable bytes are fresh; on failure
+ * it is closed. sc may be gone when this returns. */
 static void stream_resume(struct moss__stream_conn *sc, int expired)
 {
     moss_greenlet_opts_t opts = {.name = "conn"};
@@ -148,14 +149,11 @@ static void stream_resume(struct moss__stream_conn *sc, int expired)
     stream_park_stop(sc);
     if (stream_buffer_take(sc->server, &sc->entry.conn) == -1)
         goto fail;
-    sc->entry.greenlet = moss_spawn_opts(stream_conn_resumed, sc, &opts);
-    if (sc->entry.greenlet == NULL)
-        goto fail;
-    moss_detach(sc->entry.greenlet); /* cannot fail: just spawned here */
     sc->entry.idle = 0;
     sc->entry.resumed = 1;
     sc->entry.park_expired = expired;
-    return;
+    if (moss__spawn_detached_now(stream_conn_resumed, sc, &opts) == 0)
+        return;
 
 fail:
     moss__worker_log(sc->server->w, "connection from %s: resuming it: %s; closed",
@@ -217,8 +215,6 @@ static int stream_park(struct moss__stream_conn *sc)
     entry->park_expired = 0;
     entry->idle = 1;
     entry->idle_since = moss_now();
-    ev_io_init(&sc->park_io, stream_park_readable, entry->conn.fd, EV_READ);
-    sc->park_io.data = sc;
     ev_io_start(loop, &sc->park_io);
     if (entry->park_deadline != MOSS_FOREVER) {
         stream_deadline_insert(sc->server, sc);
@@ -248,7 +244,10 @@ static void stream_conn_serve(struct moss__stream_conn *sc)
 
 static void *stream_conn_resumed(void *arg)
 {
-    stream_conn_serve(arg);
+    struct moss__stream_conn *sc = arg;
+
+    sc->entry.greenlet = moss_greenlet_current();
+    stream_conn_serve(sc);
     return NULL;
 }
 
@@ -283,6 +282,9 @@ int moss__stream_conn_start(struct moss__stream_accepter *a, int fd,
     if (stream_buffer_take(a->server, &sc->entry.conn) == -1)
         goto free_conn;
     moss__address_format(peer, peer_len, sc->entry.conn.client, sizeof(sc->entry.conn.client));
+    /* set once: setting it again would make libev tell epoll each park */
+    ev_io_init(&sc->park_io, stream_park_readable, fd, EV_READ);
+    sc->park_io.data = sc;
     sc->entry.greenlet = moss_spawn_opts(stream_conn_run, sc, &opts);
     if (sc->entry.greenlet == NULL)
         goto give_buffer;
