@@ -230,8 +230,11 @@ static void http_handler_overrun(struct moss__http_conn *hc, moss_greenlet_t *g,
     }
     moss_kill(g);
     if (moss_join(g, moss_now() + MOSS__HTTP_KILL_GRACE_MS, NULL) == -1) {
-        moss__worker_log(hc->w, "http: request greenlet for %s %s from %s ignores its kill: "
-                         "detached", hc->req.method, hc->req.path, hc->client);
+        /* ECANCELED: we were killed too (a drain's end) and cannot wait;
+         * the handler is not at fault */
+        if (errno == ETIMEDOUT)
+            moss__worker_log(hc->w, "http: request greenlet for %s %s from %s ignores its "
+                             "kill: detached", hc->req.method, hc->req.path, hc->client);
         hc->orphaned = 1;
         moss_detach(g);
     }
