@@ -126,6 +126,7 @@ struct moss__http_conn {
     int orphaned;                    /* see the top of this file */
     int request_live;                /* a request greenlet runs and uses this */
     int conn_done;                   /* moss__http_serve has returned */
+    int recv_tried;                  /* this serve has read the socket once */
     int broken;                      /* a write failed or was cut: close */
     int must_close;                  /* the server ends the connection after this response */
     int cancelled;                   /* the connection's greenlet was killed */

@@ -90,7 +90,7 @@ static struct moss__http_conn *http_conn_new(struct moss__worker *w,
     hc->client[sizeof(hc->client) - 1] = '\0';
     hc->first_deadline = 0;
     hc->served = (int64_t)entry->served;
-    hc->in_handler = hc->orphaned = hc->request_live = hc->conn_done = 0;
+    hc->in_handler = hc->orphaned = hc->request_live = hc->conn_done = hc->recv_tried = 0;
     hc->broken = hc->must_close = hc->cancelled = hc->timed_out = hc->handler_ret = 0;
     hc->context[0] = '\0';
     return hc;
@@ -107,11 +107,17 @@ static void http_conn_free(struct moss__http_conn *hc)
 
 /* Between requests with nothing buffered, what the socket holds now:
  * HEAD_PARK if nothing (the connection waits parked, without its greenlet
- * or hc). */
+ * or hc). The socket is read once a serve, when it has just become readable
+ * (or the connection is new): after a response the next request has rarely
+ * arrived yet, and a recv that finds nothing costs as much as one that does,
+ * so the connection parks and the loop says when it comes. */
 static enum http_head_result http_next_request_ready(struct moss__http_conn *hc)
 {
     ptrdiff_t n;
 
+    if (hc->recv_tried)
+        return HEAD_PARK;
+    hc->recv_tried = 1;
     n = moss__conn_fill_ready(hc->conn);
     if (n > 0) {
         moss__counter_add(&hc->w->counters->bytes_in, (uint64_t)n);
