@@ -13,7 +13,9 @@
  *   2. moss__task_park(task, deadline, cancel) switches to the hub;
  *   3. a waker calls moss__task_wake(task, value, err): it runs `cancel` to
  *      undo every registration of step 1, then resumes the task (directly
- *      when the waker is the hub, through the run queue otherwise);
+ *      when the waker is the hub, through the run queue otherwise; a
+ *      joined child that finishes hands over to its joiner by switching,
+ *      with moss__task_wake_by_switch);
  *   4. park returns 0 with the value, or -1 with the error. Deadlines (the
  *      call's own and the task's scoped one) and kills are wakes with
  *      ETIMEDOUT and ECANCELED, so `cancel` is the only cleanup there is. */

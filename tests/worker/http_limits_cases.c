@@ -161,7 +161,7 @@ void http_case_keepalive_idle_timeout_closes(void)
     int64_t start;
 
     http_config_defaults();
-    http_cfg.keepalive_timeout_ms = 200;
+    http_cfg.keepalive_timeout_ms = 400;
     http_server_start();
     fd = http_client_connect();
     http_client_send(fd, "GET /hello HTTP/1.1\r\n\r\n");
@@ -169,7 +169,9 @@ void http_case_keepalive_idle_timeout_closes(void)
     TEST_ASSERT(w->count == 1 && !w->eof);
     start = moss_now();
     http_wire_read_to_eof(fd, w);
-    TEST_ASSERT(moss_now() - start >= 150 && moss_now() - start < 3000);
+    /* the server's deadline counts from its loop batch's time, which can be
+     * tens of ms older than our start under valgrind */
+    TEST_ASSERT(moss_now() - start >= 300 && moss_now() - start < 3000);
     TEST_ASSERT(w->count == 1); /* closed without a response */
     http_session_close(fd);
     free(w);
