@@ -17,7 +17,7 @@
 #
 # Usage: bench.sh MOSS TOOLS_DIR BENCH_GREENLET BENCH_HUB [RESULTS_JSON]
 # TOOLS_DIR holds bench_client and bench_record. Knobs (environment):
-# BENCH_SECONDS (3, each wrk measurement), BENCH_ROUNDS (3, throughput best
+# BENCH_SECONDS (3, each wrk measurement), BENCH_ROUNDS (5, throughput best
 # of), BENCH_WORKERS (1, moss and nginx workers for throughput),
 # BENCH_WRK_THREADS (1), BENCH_RELOAD_WORKERS (2), BENCH_ONLY (a list of
 # throughput conns reload runtime watchdog: run only those).
@@ -33,7 +33,7 @@ results=${5:-bench/results.json}
 here=$(dirname "$0")
 
 seconds=${BENCH_SECONDS:-3}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 workers=${BENCH_WORKERS:-1}
 wrk_threads=${BENCH_WRK_THREADS:-1}
 reload_workers=${BENCH_RELOAD_WORKERS:-2}
@@ -195,10 +195,20 @@ measure() {
     failed=$(wrk_failed "$out")
     printf '  round %s, %4s conns, %-5s %8s requests/s  p99 %7s ms  failed %s\n' \
         "$3" "$2" "$1" "$rps" "$p99" "$failed"
+    eval "rps_$1_$2_$3=$rps"
     eval "best=\${best_$1_$2:-0}"
     if [ "$rps" -gt "$best" ]; then
         eval "best_$1_$2=$rps p99_$1_$2=$p99 failed_$1_$2=$failed"
     fi
+}
+
+# paired_median CONNS: the median over rounds of moss/nginx within a round,
+# which a single lucky or unlucky run moves less than the best-of ratio.
+paired_median() {
+    for r in $(seq 1 "$rounds"); do
+        eval "calc %.4f \"\$rps_moss_$1_$r / \$rps_nginx_$1_$r\""
+        echo
+    done | sort -n | awk '{ v[NR] = $1 } END { printf("%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
 throughput_report() { # CONNS
@@ -215,9 +225,11 @@ throughput_report() { # CONNS
         fig "throughput.c$1.nginx.p99_ms" "$np" ms
         fig "throughput.c$1.nginx.failed" "$nf" requests
         fig "throughput.c$1.ratio_moss_nginx" "$ratio"
+        paired=$(paired_median "$1")
+        fig "throughput.c$1.ratio_moss_nginx_paired_median" "$paired"
         fig "throughput.c$1.goal" "moss/nginx>=1.0"
         fig "throughput.c$1.goal_met" "$(goal_met "$ratio >= 1.0")"
-        line="$line, nginx $n requests/s (p99 $np ms): moss/nginx $ratio (goal >= 1.0: $(goal "$ratio >= 1.0"))"
+        line="$line, nginx $n requests/s (p99 $np ms): moss/nginx $ratio (goal >= 1.0: $(goal "$ratio >= 1.0")); median of the rounds' ratios $paired"
     fi
     echo "  $1 conns: $line"
     eval "ratio_$1=$ratio"
