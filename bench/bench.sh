@@ -185,11 +185,21 @@ wrk_failed() {
 
 # ---- 1. throughput ---------------------------------------------------------------
 
-# measure SERVER CONNS ROUND: one wrk run; keeps the best requests/s.
+# cpu_ticks PID: user+system clock ticks of PID's children (the workers).
+cpu_ticks() {
+    for c in $(pgrep -P "$1"); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null; done |
+        awk '{ n += $1 } END { print n + 0 }'
+}
+
+# measure SERVER CONNS ROUND: one wrk run; keeps the best requests/s, and adds
+# up the workers' CPU time and the requests, for CPU per request.
 measure() {
     out=$tmp/wrk.$1.$2.$3
-    eval "url=\$url_$1"
+    eval "url=\$url_$1 server_pid=\$$1_pid"
+    ticks=$(cpu_ticks "$server_pid")
     wrk_run "$url" "$2" "$seconds" "$out"
+    ticks=$(($(cpu_ticks "$server_pid") - ticks))
+    eval "ticks_$1_$2=\$((\${ticks_$1_$2:-0} + ticks)) requests_$1_$2=\$((\${requests_$1_$2:-0} + $(wrk_total "$out")))"
     rps=$(wrk_rps "$out")
     p99=$(wrk_p99_ms "$out")
     failed=$(wrk_failed "$out")
@@ -211,6 +221,11 @@ paired_median() {
     done | sort -n | awk '{ v[NR] = $1 } END { printf("%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
+# cpu_us SERVER CONNS: the workers' CPU microseconds per request, all rounds.
+cpu_us() {
+    eval "calc %.2f \"\$ticks_$1_$2 * 1000000 / $(getconf CLK_TCK) / \$requests_$1_$2\""
+}
+
 throughput_report() { # CONNS
     eval "m=\$best_moss_$1 mp=\$p99_moss_$1 mf=\$failed_moss_$1"
     fig "throughput.c$1.moss.requests_per_s" "$m" req/s
@@ -227,9 +242,12 @@ throughput_report() { # CONNS
         fig "throughput.c$1.ratio_moss_nginx" "$ratio"
         paired=$(paired_median "$1")
         fig "throughput.c$1.ratio_moss_nginx_paired_median" "$paired"
+        mc=$(cpu_us moss "$1") nc=$(cpu_us nginx "$1")
+        fig "throughput.c$1.moss.cpu_us_per_request" "$mc" us
+        fig "throughput.c$1.nginx.cpu_us_per_request" "$nc" us
         fig "throughput.c$1.goal" "moss/nginx>=1.0"
         fig "throughput.c$1.goal_met" "$(goal_met "$ratio >= 1.0")"
-        line="$line, nginx $n requests/s (p99 $np ms): moss/nginx $ratio (goal >= 1.0: $(goal "$ratio >= 1.0")); median of the rounds' ratios $paired"
+        line="$line, nginx $n requests/s (p99 $np ms): moss/nginx $ratio (goal >= 1.0: $(goal "$ratio >= 1.0")); median of the rounds' ratios $paired; worker CPU per request, all rounds: moss $mc us, nginx $nc us"
     fi
     echo "  $1 conns: $line"
     eval "ratio_$1=$ratio"
