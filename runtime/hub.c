@@ -87,8 +87,9 @@ static void hub_keep_polling(struct ev_loop *loop, ev_idle *w, int revents)
 
 /* Switches from the hub into a task that has been woken, or starts a spawned
  * one; returns when the task parks again or finishes. hub->resuming names
- * the task meanwhile, so that it finishes into the hub (see
- * moss__task_finish_into_joiner) and is still there for the check below. */
+ * the task meanwhile, so that it finishes into the hub, not straight into a
+ * joiner that might free it (task_finish_into_joiner in task.c), and is
+ * still there for the check below. */
 static void hub_resume(struct moss__task *task)
 {
     moss_greenlet_t *g = task->greenlet;

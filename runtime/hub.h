@@ -120,9 +120,10 @@ int moss__task_park(struct moss__task *task, int64_t deadline, moss__cancel_fn c
                     void **value);
 
 /* moss__task_park, but switching straight into `next` instead of the hub:
- * next must be a spawned task that has not started and heads the run queue
- * (moss__task_startable), so it would have been the hub's next resume
- * anyway; the switch through the hub is saved. next NULL: the hub. */
+ * next must be a spawned task that has not started, is not killed, and
+ * heads the run queue (task_startable in task.c), so it would have been the
+ * hub's next resume anyway; the switch through the hub is saved. next NULL:
+ * the hub. A refused park leaves next queued. */
 int moss__task_park_into(struct moss__task *task, int64_t deadline, moss__cancel_fn cancel,
                          void **value, struct moss__task *next);
 
